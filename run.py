@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="Administrator", help="the new admin's name (with --create-admin)")
     parser.add_argument("--host", help="overrides CHECKIN_HOST")
     parser.add_argument("--port", type=int, help="overrides CHECKIN_PORT")
+    parser.add_argument("--backup", metavar="PATH", help="write a consistent copy of the SQLite database to PATH "
+                        "(safe while the app runs), then exit")
+    parser.add_argument("--restore", metavar="PATH", help="replace the SQLite database with the backup at PATH, then "
+                        "exit (refused while the app runs)")
+    parser.add_argument("--force", action="store_true", help="with --restore: restore even while the app runs")
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {}
     if args.host:
@@ -31,16 +36,41 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"checkin: {exc}", file=sys.stderr)
         return 2
+    if args.backup or args.restore:
+        return _backup_or_restore(settings, args.backup, args.restore, args.force)
     if args.create_admin:
         return asyncio.run(_create_admin(settings, args.create_admin, args.name))
     if args.demo:
-        from checkin.demo import load_demo
+        from checkin.demo import DemoRefused, load_demo
 
-        for line in asyncio.run(load_demo(settings)):
+        try:
+            lines = asyncio.run(load_demo(settings))
+        except DemoRefused as exc:
+            print(f"checkin: {exc}", file=sys.stderr)
+            return 2
+        for line in lines:
             print(line)
     print(f"checkin serving on http://{settings.host}:{settings.port}/  (Ctrl+C stops)", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 ws_per_message_deflate=False, proxy_headers=False)
+    return 0
+
+
+def _backup_or_restore(settings: Settings, backup_to: str | None, restore_from: str | None, force: bool) -> int:
+    from pathlib import Path
+
+    from checkin.services.backup import BackupError, backup, restore
+
+    try:
+        if backup_to:
+            info = backup(settings.database_url, Path(backup_to))
+            print(f"Backed up to {info.path} ({info.bytes} bytes, schema {info.revision}).")
+        if restore_from:
+            info = restore(settings.database_url, Path(restore_from), force=force)
+            print(f"Restored {info.path} from {restore_from} (schema {info.revision}); start the app to use it.")
+    except BackupError as exc:
+        print(f"checkin: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -20,10 +20,35 @@ from starlette.staticfiles import StaticFiles
 from checkin.clock import Clock, system_clock
 from checkin.context import AppContext
 from checkin.live.hub import Hub
+from checkin.live.pg_relay import run_relay
+from checkin.services.backup import hold_running_lock
+from checkin.services.dispatch import run_dispatcher
 from checkin.services.orgs import ensure_org
+from checkin.services.retention import run_retention
+from checkin.services.weekly_report import run_weekly_reports
 from checkin.settings import Settings
 from checkin.storage.database import Database
-from checkin.web import auth_routes
+from checkin.watcher import run_watcher
+from checkin.web import (
+    admin_routes,
+    alert_routes,
+    alert_socket,
+    audit_routes,
+    auth_routes,
+    checkin_routes,
+    deadline_routes,
+    events_routes,
+    followup_routes,
+    import_routes,
+    notice_routes,
+    people_routes,
+    privacy_routes,
+    programme_routes,
+    register_routes,
+    report_routes,
+    session_routes,
+    zoom_routes,
+)
 from checkin.web.endpoint import Api
 from checkin.web.errors import HANDLERS
 from checkin.web.headers import SecurityHeaders
@@ -35,7 +60,13 @@ log = logging.getLogger(__name__)
 
 def apis() -> list[Api]:
     """Every module's endpoints; a route not listed here is not served."""
-    return [auth_routes.api]
+    return [
+        auth_routes.api, import_routes.api, register_routes.api,
+        admin_routes.api, programme_routes.api, session_routes.api, people_routes.api,
+        deadline_routes.api, checkin_routes.api, audit_routes.api, privacy_routes.api,
+        alert_routes.api, alert_socket.api, followup_routes.api, events_routes.api,
+        notice_routes.api, report_routes.api, zoom_routes.api,
+    ]
 
 
 def create_app(settings: Settings, clock: Clock = system_clock, *, background: bool = True) -> Starlette:
@@ -56,6 +87,7 @@ def create_app(settings: Settings, clock: Clock = system_clock, *, background: b
             app.state.loop = asyncio.get_running_loop()
             try:
                 async with contextlib.AsyncExitStack() as stack:
+                    ctx.extras["relay"] = await stack.enter_async_context(run_relay(db, ctx.hub))
                     if background:
                         for starter in background_tasks():
                             await stack.enter_async_context(starter(ctx))
@@ -81,4 +113,4 @@ def create_app(settings: Settings, clock: Clock = system_clock, *, background: b
 
 def background_tasks() -> list[Any]:
     """Async context managers that run the app's background loops for its lifetime."""
-    return []
+    return [run_dispatcher, run_watcher, run_retention, hold_running_lock, run_weekly_reports]

@@ -54,6 +54,10 @@ class Settings:
         values.update(overrides)
         data_dir = Path(str(values.get("data_dir", "data"))).resolve()
         values["data_dir"] = data_dir
+        if "public_base_url" not in values:
+            host = str(values.get("host", "127.0.0.1"))
+            host = "127.0.0.1" if host == "0.0.0.0" else host
+            values["public_base_url"] = f"http://{host}:{values.get('port', 8000)}"
         values.setdefault("database_url", f"sqlite+aiosqlite:///{data_dir / 'checkin.db'}")
         if "secret_key" not in values:
             values["secret_key"] = _kept_secret(data_dir)

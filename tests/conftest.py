@@ -29,6 +29,7 @@ from checkin.storage.tables import metadata
 PASSWORD = "a-long-test-password"
 IN_CI = os.environ.get("CI") == "true"
 both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+postgres_only = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
 def free_port() -> int:
@@ -183,4 +184,10 @@ def live_settings(tmp_path: Path) -> Settings:
     return Settings.from_env({}, data_dir=tmp_path / "live", secret_key="live-secret-" + "y" * 40)
 
 
-__all__ = ["PASSWORD", "LiveServer", "both_backends", "free_port", "make_user", "metadata", "sign_in"]
+__all__ = ["PASSWORD", "LiveServer", "both_backends", "free_port", "make_user", "metadata", "postgres_only", "sign_in"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running on the main
+    thread while it is open, which async tests collected after it could not start beside."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))

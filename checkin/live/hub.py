@@ -31,6 +31,9 @@ class Subscription:
 @dataclass
 class Hub:
     queue_size: int = 256
+    # On PostgreSQL every event reaches subscribers through the relay (in commit order, from the
+    # table), so the local after-commit publish is skipped rather than delivered twice.
+    relay_only: bool = False
     rooms: dict[str, set[Subscription]] = field(default_factory=lambda: defaultdict(set))
     published: int = 0
 
@@ -47,6 +50,11 @@ class Hub:
                 del self.rooms[sub.channel]
 
     def publish(self, channel: str, event: Event) -> None:
+        """Announces a committed event; delivered here unless the relay delivers it."""
+        if not self.relay_only:
+            self.deliver(channel, event)
+
+    def deliver(self, channel: str, event: Event) -> None:
         """Hands `event` to every subscriber of `channel` without waiting on any of them."""
         self.published += 1
         room = self.rooms.get(channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,7 @@ async def sign_in(db: Database, email: str, password: str, now: datetime, hours:
         _verify(_DUMMY_HASH, password)
         raise DomainError("bad_credentials", "That e-mail and password do not match.", status=401)
     if row.locked_until and row.locked_until > now:
-        minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((row.locked_until - now).total_seconds() / 60))
         raise DomainError("account_locked", f"Too many failed sign-ins. Try again in {minutes} minutes.",
                           status=429, retry_after_seconds=int((row.locked_until - now).total_seconds()))
     ok = _verify(row.password_hash, password)

@@ -5,6 +5,12 @@ after-commit hooks (live publishes, wake-ups) run only once the commit is durabl
 one writer task batches many units into one transaction, each in its own savepoint, so one
 failure does not sink the others (group commit). On PostgreSQL each unit is its own
 transaction on a pooled connection, so several instances can share the work.
+
+On SQLite the statements run inline on the event loop (storage/engine.py), so nothing on the
+request path may wait inside SQLite: the writer takes the write lock without waiting and
+retries from the loop while another connection holds it, and WAL checkpoints, which write
+and fsync the database file, run on a thread of their own from a background task, never
+inside a commit (the writer's automatic checkpoint is off).
 """
 
 from __future__ import annotations
@@ -12,10 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.storage.engine import create_engine, is_sqlite
@@ -24,6 +34,7 @@ from checkin.storage.migrate import upgrade
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 Hook = Callable[[], Any]
+WRITE_LOCK_WAIT_S = 30.0  # as long as a reader's busy timeout: another process may hold the lock that long
 
 
 @dataclass
@@ -49,7 +60,8 @@ class _Job:
 class Database:
     """Owns the engines and the writer task; created and closed by the app's lifespan."""
 
-    def __init__(self, url: str, *, batch_limit: int = 256, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, batch_limit: int = 256, pool_size: int = 10,
+                 checkpoint_interval: float = 1.0, checkpoint_after: int = 1000) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.reader = create_engine(url, pool_size=pool_size)
@@ -59,19 +71,35 @@ class Database:
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
         self.jobs = 0
+        # WAL checkpoints (SQLite): every `checkpoint_interval` seconds after a write, or at once
+        # after `checkpoint_after` units, whichever comes first.
+        self.checkpoint_interval = checkpoint_interval
+        self.checkpoint_after = checkpoint_after
+        self.checkpoints = 0
+        self._unchecked = 0
+        self._wal_grew = asyncio.Event()
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
 
     async def start(self, migrate: bool = True) -> None:
         if migrate:
-            await upgrade(self.writer_engine)
+            await _retry_locked(lambda: upgrade(self.writer_engine))
         if self.sqlite:
             self._writer = asyncio.create_task(self._write_loop(), name="checkin-writer")
+            self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="checkin-wal-checkpoint")
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        for task in (self._writer, self._checkpointer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._writer = self._checkpointer = None
+        if self._checkpoint_conn is not None:
+            with self._checkpoint_lock:
+                self._checkpoint_conn.close()
+            self._checkpoint_conn = None
         await self.reader.dispose()
         if self.writer_engine is not self.reader:
             await self.writer_engine.dispose()
@@ -108,7 +136,7 @@ class Database:
         outcomes: list[tuple[_Job, Tx | None, Any, BaseException | None]] = []
         tx: Tx | None
         try:
-            async with self.writer_engine.connect() as conn, conn.begin():
+            async with self._writing() as conn:
                 for job in jobs:
                     if job.future.cancelled():
                         continue
@@ -127,6 +155,9 @@ class Database:
             return
         self.batches += 1
         self.jobs += len(jobs)
+        self._unchecked += len(jobs)
+        if self._unchecked >= self.checkpoint_after:
+            self._wal_grew.set()
         for job, tx, result, error in outcomes:
             if tx is not None:
                 _run_hooks(tx.hooks)
@@ -136,6 +167,67 @@ class Database:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(result)
+
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """The writer connection in a write transaction, committed when the block ends without error."""
+        async with self.writer_engine.connect() as conn:
+            transaction = await _retry_locked(conn.begin)
+            try:
+                yield conn
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await transaction.commit()
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """A PASSIVE WAL checkpoint on a thread: (busy, frames in the WAL, frames checkpointed).
+
+        PASSIVE copies what it can without waiting for readers or the writer, so it never
+        holds anyone up; what it could not copy is copied by a later one.
+        """
+        result = await asyncio.to_thread(self._checkpoint_now)
+        self.checkpoints += 1
+        return result
+
+    def _checkpoint_now(self) -> tuple[int, int, int]:
+        with self._checkpoint_lock:
+            if self._checkpoint_conn is None:
+                path = make_url(self.url).database or ""
+                self._checkpoint_conn = sqlite3.connect(path, timeout=0, isolation_level=None,
+                                                        check_same_thread=False)
+            busy, frames, done = self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return int(busy), int(frames), int(done)
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wal_grew.wait(), self.checkpoint_interval)
+            self._wal_grew.clear()
+            if not self._unchecked:
+                continue
+            self._unchecked = 0
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("WAL checkpoint failed; the next one will try again")
+
+
+async def _retry_locked(start: Callable[[], Awaitable[Any]]) -> Any:
+    """Runs `start` until it is not refused for a lock another connection holds, waiting on the loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WRITE_LOCK_WAIT_S
+    delay = 0.001
+    while True:
+        try:
+            return await start()
+        except OperationalError as exc:
+            if not isinstance(exc.orig, sqlite3.OperationalError) or "locked" not in str(exc.orig) \
+                    or loop.time() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _run_hooks(hooks: list[Hook]) -> None:

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checkin.storage.tables import channels, events
 
 
+NOTIFY_CHANNEL = "checkin_events"
+
+
 def session_channel(session_id: int) -> str:
     return f"session:{session_id}"
 
@@ -31,6 +34,9 @@ async def append(conn: AsyncConnection, channel: str, type_: str, payload: dict[
     seq = (await conn.execute(stmt.returning(channels.c.last_seq))).scalar_one()
     await conn.execute(sa.insert(events).values(channel=channel, seq=seq, type=type_, payload=payload,
                                                 created_at=now))
+    if conn.dialect.name == "postgresql":
+        # Delivered at commit, so other instances learn of the row only once it is readable.
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{channel} {seq}")))
     return {"type": type_, "seq": seq, "channel": channel, "data": payload}
 
 

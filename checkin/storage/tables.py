@@ -469,3 +469,28 @@ audit_log = sa.Table(
     _text("ip", 64),
     sa.Index("ix_audit_log_at", "at"),
 )
+
+# A hold keeps a person's or a session's records from purge and erasure until released.
+# Plain foreign keys (no cascade): the database itself refuses to delete what a row names.
+legal_holds = sa.Table(
+    "legal_holds", metadata, _id(),
+    _fk("org_id", "organisations.id"),
+    _fk("person_id", "people.id", nullable=True),
+    _fk("session_id", "sessions.id", nullable=True),
+    _text("reason", 1000),
+    _fk("placed_by", "users.id", nullable=True),
+    _when("placed_at", False),
+    _when("released_at"),
+    _fk("released_by", "users.id", nullable=True),
+    _text("release_note", 1000),
+)
+
+retention_settings = sa.Table(
+    "retention_settings", metadata, _id(),
+    _fk("org_id", "organisations.id"),
+    _text("record_type", 40),
+    sa.Column("keep_days", sa.Integer, nullable=False),
+    _when("updated_at", False),
+    _fk("updated_by", "users.id", nullable=True),
+    sa.UniqueConstraint("org_id", "record_type"),
+)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from checkin.context import AppContext
-from checkin.domain.errors import DomainError, Forbidden, Invalid
+from checkin.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from checkin.domain.model import Role
 from checkin.domain.principal import Principal
 from checkin.web.fields import Field, Int, Obj
@@ -26,6 +26,7 @@ PUBLIC: frozenset[Role] = frozenset()
 STAFF = frozenset(Role)
 MANAGERS = frozenset({Role.ADMIN, Role.PROGRAMME_MANAGER})
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 
 
 @dataclass
@@ -66,6 +67,8 @@ class Endpoint:
     status: int = 200
     raw_body: str | None = None  # a content type read as bytes (CSV uploads)
     max_body: int | None = None
+    raw_types: frozenset[str] = frozenset()  # further content types accepted for a raw body
+    max_body_setting: str | None = None  # a Settings field holding this route's body limit
 
 
 @dataclass
@@ -83,10 +86,11 @@ class Api:
 
     def route(self, method: str, path: str, *, roles: frozenset[Role] | None, summary: str, tag: str,
               body: Obj | None = None, query: Obj | None = None, status: int = 200,
-              raw_body: str | None = None, max_body: int | None = None) -> Callable[[Handler], Handler]:
+              raw_body: str | None = None, max_body: int | None = None, raw_types: frozenset[str] = frozenset(),
+              max_body_setting: str | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, roles, summary, tag, body, query, status,
-                                           raw_body, max_body))
+                                           raw_body, max_body, raw_types, max_body_setting))
             return handler
         return register
 
@@ -118,12 +122,17 @@ def _wrap(ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 and request.method not in SAFE_METHODS
                 and request.headers.get("x-csrf-token", "") != principal.csrf_token):
             raise Forbidden("csrf_failed", "The form's security token is missing or stale; reload the page.")
+        if any(isinstance(v, int) and v > MAX_ID for v in request.path_params.values()):
+            raise NotFound("not_found", "No such record.")  # past any id column, on either backend
         body: dict[str, Any] = {}
+        limit = ep.max_body or int(getattr(ctx.settings, ep.max_body_setting or "max_body_bytes"))
         if ep.body is not None:
-            body = ep.body.parse(await _json_body(request, ep.max_body or ctx.settings.max_body_bytes), "",
-                                 partial=request.method == "PATCH")
+            body = ep.body.parse(await _json_body(request, limit), "", partial=request.method == "PATCH")
         elif ep.raw_body is not None:
-            body = {"data": await read_limited(request, ep.max_body or ctx.settings.max_body_bytes)}
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype not in {ep.raw_body, *ep.raw_types}:
+                raise DomainError("unsupported_media_type", f"Send the body as {ep.raw_body}.", status=415)
+            body = {"data": await read_limited(request, limit)}
         query = parse_query(ep.query, request) if ep.query is not None else {}
         call = Call(request, ctx, principal, body, query, dict(request.path_params))
         result = await ep.handler(call)

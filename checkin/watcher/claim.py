@@ -1,0 +1,139 @@
+"""Who may fire which deadline: SKIP LOCKED claims on PostgreSQL, one lease-holding process on SQLite.
+
+On PostgreSQL every instance runs a watcher; each firing transaction locks the due rows it
+takes with `FOR UPDATE SKIP LOCKED`, so two instances never take the same row and neither
+waits on the other. On SQLite every write transaction already excludes all others, but two
+processes pointed at one file would still race to do the same work, so only the process
+holding the "watcher" lease fires, and the firing transaction checks that it still holds it.
+Leases run on the real clock: they are about processes staying alive, not the domain's time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkin.storage.database import Database, Tx
+from checkin.storage.tables import deadlines, leases
+
+LEASE_NAME = "watcher"
+
+
+def new_holder() -> str:
+    """A lease holder id: this host and process (so a successor can tell it died) and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_died(holder: str) -> bool:
+    """True when `holder` was a process on this host that no longer runs (a crash, not a clean stop).
+
+    SQLite lives on one machine, so a restarted app can take the lease of its dead predecessor at
+    once instead of waiting for it to expire.
+    """
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _pending() -> sa.ColumnElement[bool]:
+    return deadlines.c.fired_at.is_(None)
+
+
+def _not_held(now: datetime) -> sa.ColumnElement[bool]:
+    """Rows whose last failed attempt asked to wait (claimed_until) are left until then."""
+    return sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now)
+
+
+# Ordering by fired_at (NULL in every row selected) as well as due_at is what lets PostgreSQL read
+# the (fired_at, due_at) index in order and stop at the first row: `IS NULL` is not an equality to
+# its planner, so ORDER BY due_at alone sorts every pending row (100 ms at 100,000 rows, 0.1 ms so).
+_ORDER = (deadlines.c.fired_at, deadlines.c.due_at)
+
+
+def due_query(now: datetime, limit: int) -> sa.Select[Any]:
+    """Due, unfired rows, earliest first: a range scan of the (fired_at, due_at) index."""
+    return (sa.select(deadlines).where(_pending(), deadlines.c.due_at <= now, _not_held(now))
+            .order_by(*_ORDER, deadlines.c.id).limit(limit))
+
+
+def next_due_query(now: datetime) -> sa.Select[Any]:
+    """The earliest unfired due time: one step down the (fired_at, due_at) index."""
+    return sa.select(deadlines.c.due_at).where(_pending(), _not_held(now)).order_by(*_ORDER).limit(1)
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    """Due, unfired rows, earliest first; on PostgreSQL locked for this transaction (others skip them)."""
+    query = due_query(now, limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list((await conn.execute(query)).all())
+
+
+async def next_due(conn: AsyncConnection, now: datetime) -> datetime | None:
+    due: datetime | None = (await conn.execute(next_due_query(now))).scalar()
+    return due
+
+
+class Lease:
+    """The SQLite watcher lease: taken when free or expired, renewed while held, released on stop."""
+
+    def __init__(self, db: Database, holder: str, ttl_seconds: float = 60.0) -> None:
+        self.db = db
+        self.holder = holder
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.expires_at: datetime | None = None
+
+    def fresh(self, margin: timedelta) -> bool:
+        """Held with more than `margin` left, as far as this process last saw."""
+        return self.expires_at is not None and self.expires_at - wall_clock() > margin
+
+    async def acquire(self) -> bool:
+        """Takes or renews the lease; False while another live process holds it."""
+        async def work(tx: Tx) -> datetime | None:
+            now = wall_clock()
+            row = (await tx.conn.execute(sa.select(leases).where(leases.c.name == LEASE_NAME))).first()
+            until = now + self.ttl
+            if row is None:
+                await tx.conn.execute(sa.insert(leases).values(name=LEASE_NAME, holder=self.holder, expires_at=until))
+            elif row.holder == self.holder or row.expires_at <= now or holder_died(row.holder):
+                await tx.conn.execute(sa.update(leases).where(leases.c.name == LEASE_NAME)
+                                      .values(holder=self.holder, expires_at=until))
+            else:
+                return None
+            return until
+
+        self.expires_at = await self.db.write(work)
+        return self.expires_at is not None
+
+    async def release(self) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.conn.execute(sa.delete(leases).where(leases.c.name == LEASE_NAME,
+                                                          leases.c.holder == self.holder))
+
+        self.expires_at = None
+        await self.db.write(work)
+
+
+async def holds_lease(conn: AsyncConnection, holder: str) -> bool:
+    """Checked inside the firing transaction, so a process whose lease lapsed fires nothing."""
+    row = (await conn.execute(sa.select(leases.c.holder, leases.c.expires_at)
+                              .where(leases.c.name == LEASE_NAME))).first()
+    return row is not None and row.holder == holder and row.expires_at > wall_clock()
