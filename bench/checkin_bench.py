@@ -130,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances,
                                                      world={"sessions_n": args.sessions, "roster_n": args.roster}
-                                                     ) as (procs, world, db_url):
+                                                     ) as (procs, world, _db_url):
         assert world is not None
         backend = "PostgreSQL" if pg_url else "SQLite"
         print(f"{backend}, {len(procs)} app process(es), {len(world.all_phones()):,} phones in "

@@ -51,6 +51,7 @@ ADMIN_EMAIL = "bench-admin@example.org"
 ADMIN_PASSWORD = "bench-password-long-enough"
 ZONE = "Europe/London"
 CHUNK = 5_000
+SESSIONS_PER_PROGRAMME = 20  # a residential's worth; the organisation runs several
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,14 @@ async def build_world(url: str, *, sessions_n: int, roster_n: int) -> World:
         await create_user(db, org, ADMIN_EMAIL, "Bench Admin", Role.ADMIN, ADMIN_PASSWORD, now)
 
         async def work(tx: Tx) -> tuple[list[int], list[int]]:
-            c = tx.conn
-            programme = (await c.execute(sa.insert(programmes).values(
-                org_id=org, name="Bench residential", preset="", code_set="plain", policy={}, requirements=[],
-                reasons=[], weekly_report_to=[], created_at=now, updated_at=now).returning(programmes.c.id))
-            ).scalar_one()
+            programme_ids = await _insert_many(tx, programmes, [dict(
+                org_id=org, name=f"Bench residential {k + 1}", preset="", code_set="plain", policy={},
+                requirements=[], reasons=[], weekly_report_to=[], created_at=now, updated_at=now)
+                for k in range((sessions_n + SESSIONS_PER_PROGRAMME - 1) // SESSIONS_PER_PROGRAMME)])
             starts = now - timedelta(minutes=10)
             session_ids = await _insert_many(tx, sessions, [dict(
-                org_id=org, programme_id=programme, title=f"Bench session {i + 1}", kind="group",
-                mode="face_to_face", starts_at=starts, ends_at=starts + timedelta(hours=8), timezone=ZONE,
+                org_id=org, programme_id=programme_ids[i // SESSIONS_PER_PROGRAMME], title=f"Bench session {i + 1}",
+                kind="group", mode="face_to_face", starts_at=starts, ends_at=starts + timedelta(hours=8), timezone=ZONE,
                 location="Main hall", created_at=now, updated_at=now) for i in range(sessions_n)])
             person_ids = await _insert_many(tx, people, [dict(
                 org_id=org, first_name=f"Pat{i}", last_name="Example", email=f"pat{i}@example.org", created_at=now)

@@ -10,9 +10,8 @@ schedule, whatever the answers, so a slow server cannot slow the offered load.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 try:
@@ -92,6 +91,10 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     bodies: list[bytes] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # open_loop: the kind of each answered request
+
+    def tagged(self, tag: str) -> list[float]:
+        return [lat for lat, t in zip(self.latencies, self.tags, strict=True) if t == tag]
 
     @property
     def rate(self) -> float:
@@ -142,40 +145,50 @@ async def closed_loop(ports: list[int], clients: int, requests: Callable[[int], 
     return result
 
 
-async def open_loop(port: int, schedule: Iterator[tuple[float, bytes]], connections: int = 64) -> Result:
-    """Sends each (offset seconds, request) at its time on a free connection; latency from the scheduled time."""
-    idle: asyncio.Queue[_Conn] = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(await connect(port))
+async def open_loop(ports: list[int], schedule: Iterable[tuple[float, int, Callable[[], bytes], str]],
+                    connections: int = 64) -> Result:
+    """Sends each (offset s, port, build request, tag) at its time on a free connection to that port.
+
+    The request is built when it is sent; its latency runs from the scheduled time (a request
+    that waited for a free connection counts the wait), and `tags` says which kind it was.
+    """
+    idle: dict[int, asyncio.Queue[_Conn]] = {}
+    for port in ports:
+        idle[port] = asyncio.Queue()
+        for _ in range(connections):
+            idle[port].put_nowait(await connect(port))
     result = Result()
     start = time.perf_counter()
     pending: set[asyncio.Task[None]] = set()
 
-    async def one(at: float, data: bytes) -> None:
-        conn = await idle.get()
+    async def one(at: float, port: int, build: Callable[[], bytes], tag: str) -> None:
+        conn = await idle[port].get()
         try:
-            status, _ = await conn.send(data)
+            status, body = await conn.send(build())
         except ConnectionError:
             result.errors += 1
             conn = await connect(port)
         else:
             result.latencies.append((time.perf_counter() - at) * 1000)
+            result.tags.append(tag)
             result.statuses[status] = result.statuses.get(status, 0) + 1
-        idle.put_nowait(conn)
+            if status != 200 and len(result.bodies) < 3:
+                result.bodies.append(body)
+        idle[port].put_nowait(conn)
 
-    for offset, data in schedule:
+    for offset, port, build, tag in schedule:
         delay = start + offset - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(one(start + offset, data))
+        task = asyncio.create_task(one(start + offset, port, build, tag))
         pending.add(task)
         task.add_done_callback(pending.discard)
     if pending:
         await asyncio.gather(*pending)
     result.seconds = time.perf_counter() - start
-    while not idle.empty():
-        conn = idle.get_nowait()
-        with contextlib.suppress(Exception):
+    for queue in idle.values():
+        while not queue.empty():
+            conn = queue.get_nowait()
             if conn.transport is not None:
                 conn.transport.close()
     return result

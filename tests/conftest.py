@@ -119,7 +119,8 @@ async def app(settings: Settings, clock: DrivenClock) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def ctx(app: Any) -> AppContext:
-    return app.state.ctx  # type: ignore[no-any-return]
+    context: AppContext = app.state.ctx
+    return context
 
 
 @pytest.fixture

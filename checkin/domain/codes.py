@@ -83,7 +83,7 @@ class CodeSet:
         """The code, or UnknownCode (404, field "code")."""
         found = self._by_code.get(code)
         if found is None:
-            raise UnknownCode("UNKNOWN_CODE", f"{code!r} is not a code in the {self.title} set", "code",
+            raise UnknownCode("unknown_code", f"{code!r} is not a code in the {self.title} set", "code",
                               code_set=self.name)
         return found
 
@@ -97,7 +97,7 @@ class CodeSet:
             return self._by_code[self.late_after_close]
         code = self.defaults.get(status)
         if code is None:
-            raise NoCodeForStatus("NO_CODE_FOR_STATUS",
+            raise NoCodeForStatus("no_code_for_status",
                                   f"The {self.title} set has no code for {status.value.replace('_', ' ')}",
                                   "status", code_set=self.name, mark_status=status.value)
         if afternoon:
@@ -212,6 +212,6 @@ def code_set(name: str) -> CodeSet:
     """The code set called `name`, or UnknownCodeSet (404, field "code_set")."""
     found = CODE_SETS.get(name)
     if found is None:
-        raise UnknownCodeSet("UNKNOWN_CODE_SET", f"There is no code set called {name!r}", "code_set",
+        raise UnknownCodeSet("unknown_code_set", f"There is no code set called {name!r}", "code_set",
                              known=sorted(CODE_SETS))
     return found

@@ -16,7 +16,7 @@ class InvalidRequirement(Invalid):
 
 
 def _invalid(message: str, **details: object) -> InvalidRequirement:
-    error = InvalidRequirement("INVALID_REQUIREMENT", message, "requirements")
+    error = InvalidRequirement("invalid_requirement", message, "requirements")
     error.details = details
     return error
 

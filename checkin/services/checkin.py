@@ -46,6 +46,19 @@ NOT_RECOGNISED = ("We could not match that to the list for this session. Check i
 TICKET_EXPIRED = "That took too long — scan the screen again."
 
 
+# The statements of every scan, built once: building one costs more than running it on SQLite.
+_ON_ROSTER = (sa.select(roster.c.person_id).join(people, people.c.id == roster.c.person_id)
+              .where(roster.c.session_id == sa.bindparam("session_id"),
+                     roster.c.person_id == sa.bindparam("person_id"), people.c.deleted_at.is_(None))
+              .with_for_update(of=roster))
+_FIRST_NAME = sa.select(people.c.first_name).where(people.c.id == sa.bindparam("person_id"))
+_CURRENT = sa.select(marks).where(marks.c.session_id == sa.bindparam("session_id"),
+                                  marks.c.person_id == sa.bindparam("person_id"))
+_SAME_PHONE = sa.select(mark_history.c.person_id, mark_history.c.server_time).where(
+    mark_history.c.device == sa.bindparam("device"), mark_history.c.source == sa.bindparam("source"),
+    mark_history.c.server_time >= sa.bindparam("since"), mark_history.c.server_time <= sa.bindparam("until"))
+
+
 class CheckinRefused(DomainError):
     """A refused scan; its message is safe to show to anyone."""
 
@@ -172,9 +185,7 @@ async def check_in(ctx: AppContext, facts: SessionFacts, person_id: int, directi
     """Decides and records one person's scan in one transaction; refusals are stored, then raised."""
     async def work(tx: Tx) -> ScanResult | CheckinRefused:
         conn = tx.conn
-        on_roster = (await conn.execute(sa.select(roster.c.person_id).join(people, people.c.id == roster.c.person_id)
-                                        .where(roster.c.session_id == facts.info.id, roster.c.person_id == person_id,
-                                               people.c.deleted_at.is_(None)).with_for_update(of=roster))).first()
+        on_roster = (await conn.execute(_ON_ROSTER, {"session_id": facts.info.id, "person_id": person_id})).first()
         existing = await _current(conn, facts.info.id, person_id)
         decision = decide_checkin(now, facts.info, frozenset({person_id}) if on_roster else frozenset(), person_id,
                                   existing, facts.grace_minutes, OPENS_MINUTES_BEFORE, direction=direction)
@@ -184,7 +195,7 @@ async def check_in(ctx: AppContext, facts: SessionFacts, person_id: int, directi
                                  ip=who.ip, now=now, person_id=person_id)
             return CheckinRefused(decision.outcome.value, words, status=_REFUSAL_STATUS[decision.outcome],
                                   **_refusal_times(decision))
-        first_name = (await conn.execute(sa.select(people.c.first_name).where(people.c.id == person_id))).scalar()
+        first_name = (await conn.execute(_FIRST_NAME, {"person_id": person_id})).scalar()
         result = ScanResult(decision.outcome, words, now, person_id, first_name or "", facts.info.title,
                             decision.first_at, decision.minutes_late)
         if not decision.recorded:
@@ -216,8 +227,7 @@ def _refusal_times(decision: Decision) -> dict[str, str]:
 
 
 async def _current(conn: AsyncConnection, session_id: int, person_id: int) -> Mark | None:
-    row = (await conn.execute(sa.select(marks).where(
-        marks.c.session_id == session_id, marks.c.person_id == person_id))).first()
+    row = (await conn.execute(_CURRENT, {"session_id": session_id, "person_id": person_id})).first()
     if row is None:
         return None
     return Mark(person_id, _member(MarkStatus, row.status, MarkStatus.ABSENT_UNAUTHORISED), row.code, row.server_time,
@@ -236,9 +246,8 @@ async def _flag_sharing(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id:
                         now: datetime) -> bool:
     """Flags to the tutor a phone that checked in someone else shortly before (or after) this person."""
     window = timedelta(seconds=SHARING.window_s)
-    rows = (await tx.conn.execute(sa.select(mark_history.c.person_id, mark_history.c.server_time).where(
-        mark_history.c.device == who.device_id[:100], mark_history.c.source == MarkSource.QR.value,
-        mark_history.c.server_time >= now - window, mark_history.c.server_time <= now + window))).all()
+    rows = (await tx.conn.execute(_SAME_PHONE, {"device": who.device_id[:100], "source": MarkSource.QR.value,
+                                                "since": now - window, "until": now + window})).all()
     recent = [(r.person_id, r.server_time) for r in rows]
     if not flag_device(recent, person_id, now, SHARING):
         return False

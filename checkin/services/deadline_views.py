@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from checkin.domain.principal import Principal
+from checkin.services.completion_queue import RULE_ID as COMPLETION  # internal re-evaluations, not shown
 from checkin.services.ownership import require
 from checkin.storage.database import Database
 from checkin.storage.tables import deadlines, people, sessions
@@ -26,7 +27,7 @@ async def list_deadlines(db: Database, actor: Principal, *, session_id: int | No
                   people.c.first_name, people.c.last_name)
         .outerjoin(sessions, sessions.c.id == deadlines.c.session_id)
         .outerjoin(people, people.c.id == deadlines.c.person_id)
-        .where(deadlines.c.org_id == actor.org_id)
+        .where(deadlines.c.org_id == actor.org_id, deadlines.c.rule_id != COMPLETION)
     )
     if state == "upcoming":
         # fired_at (NULL throughout) leads the ordering so PostgreSQL walks the pending index in order.

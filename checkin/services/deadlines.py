@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.context import AppContext
 from checkin.domain.rules.deadlines import DeadlineSpec, plan_deadlines
+from checkin.services.completion_queue import RULE_ID as COMPLETION
 from checkin.services.snapshots import load_session_context, roster_ids
 from checkin.storage.database import Tx
 from checkin.storage.tables import deadlines, sessions
@@ -36,17 +37,19 @@ async def write_deadline(conn: AsyncConnection, org_id: int, session_id: int | N
 async def replan_session(tx: Tx, ctx: AppContext, session_id: int, now: datetime) -> None:
     """Brings the session's unfired, session-planned deadlines in line with its current state.
 
-    Rows a rule scheduled itself (escalation stages, DSL-ACK, rebooking) are left alone unless
-    the session is no longer scheduled, when every unfired row of it goes.
+    Rows a rule scheduled itself (escalation stages, rebooking) are left alone unless the session
+    is no longer scheduled. A DSL-ACK row is never dropped: a safeguarding alert outlives a
+    cancelled session. Nor is a pending completion re-evaluation.
     """
     sc = await load_session_context(tx.conn, session_id)
     planned = plan_deadlines(sc.info, await roster_ids(tx.conn, session_id), sc.policy, sc.tz, now)
     keys = {deadline_key(spec, session_id) for spec in planned}
-    stale = sa.delete(deadlines).where(deadlines.c.session_id == session_id, deadlines.c.fired_at.is_(None))
-    if planned or sc.info.status.value != "scheduled":
-        stale = stale.where(deadlines.c.key.not_in(keys)) if keys else stale
+    stale = sa.delete(deadlines).where(deadlines.c.session_id == session_id, deadlines.c.fired_at.is_(None),
+                                       deadlines.c.alert_id.is_(None), deadlines.c.rule_id != COMPLETION)
+    if keys:
+        stale = stale.where(deadlines.c.key.not_in(keys))
     if sc.info.status.value == "scheduled":
-        stale = stale.where(deadlines.c.alert_id.is_(None), deadlines.c.key.like("%:0"))
+        stale = stale.where(deadlines.c.key.like("%:0"))
     await tx.conn.execute(stale)
     for spec in planned:
         await write_deadline(tx.conn, sc.org_id, session_id, spec, now)

@@ -28,8 +28,9 @@ from checkin.domain.codes import CodeSet, UnknownCode, code_set
 from checkin.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.principal import Principal
-from checkin.domain.rules.policy import Policy, PolicyError
-from checkin.domain.rules.presets import PRESETS
+from checkin.domain.rules.policy import Policy
+from checkin.services.completion_queue import queue_reevaluation
+from checkin.services.snapshots import policy_of
 from checkin.storage import events
 from checkin.storage.audit import record
 from checkin.storage.database import Tx
@@ -61,15 +62,8 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def programme_policy(policy_json: Any, preset_name: str) -> Policy:
-    """The programme's policy; an empty one means the preset's, and a broken one the defaults."""
-    try:
-        if policy_json:
-            return Policy.from_dict(policy_json)
-        if preset_name in PRESETS:
-            return PRESETS[preset_name]()
-    except PolicyError:
-        pass
-    return Policy()
+    """The programme's policy; an empty one means the preset's."""
+    return policy_of(policy_json, preset_name)
 
 
 def register_closes_at(session: Row[Any], policy: Policy) -> datetime:
@@ -77,14 +71,23 @@ def register_closes_at(session: Row[Any], policy: Policy) -> datetime:
     return starts_at + timedelta(minutes=policy.register_window_minutes)
 
 
+# The statements every mark runs, built once: building one costs more than running it on SQLite.
+_SESSION_ROW = (
+    sa.select(sessions, programmes.c.name.label("programme_name"), programmes.c.code_set,
+              programmes.c.policy, programmes.c.preset, programmes.c.reasons,
+              programmes.c.grace_minutes.label("programme_grace"))
+    .join(programmes, programmes.c.id == sessions.c.programme_id)
+    .where(sessions.c.id == sa.bindparam("session_id")))
+_ROSTER_LOCK = sa.select(roster.c.person_id).where(
+    roster.c.session_id == sa.bindparam("session_id"), roster.c.person_id == sa.bindparam("person_id"),
+).with_for_update()
+_INSERT_HISTORY = sa.insert(mark_history).returning(mark_history.c.id)
+_INSERT_MARK = sa.insert(marks)
+
+
 async def session_row(conn: AsyncConnection, session_id: int) -> Row[Any]:
     """The session joined with what marking needs from its programme; NotFound when absent."""
-    row = (await conn.execute(
-        sa.select(sessions, programmes.c.name.label("programme_name"), programmes.c.code_set,
-                  programmes.c.policy, programmes.c.preset, programmes.c.reasons,
-                  programmes.c.grace_minutes.label("programme_grace"))
-        .join(programmes, programmes.c.id == sessions.c.programme_id)
-        .where(sessions.c.id == session_id))).first()
+    row = (await conn.execute(_SESSION_ROW, {"session_id": session_id})).first()
     if row is None:
         raise NotFound("not_found", "No such session.")
     return row
@@ -109,6 +112,10 @@ def _current_query() -> sa.Select[Any]:
             .outerjoin(users, users.c.id == marks.c.actor_user_id))
 
 
+_CURRENT_ONE = _current_query().where(marks.c.session_id == sa.bindparam("session_id"),
+                                      marks.c.person_id == sa.bindparam("person_id"))
+
+
 async def current_marks(conn: AsyncConnection, session_id: int) -> dict[int, dict[str, Any]]:
     """Every current mark in the session, by person id."""
     rows = (await conn.execute(_current_query().where(marks.c.session_id == session_id))).all()
@@ -116,8 +123,7 @@ async def current_marks(conn: AsyncConnection, session_id: int) -> dict[int, dic
 
 
 async def current_mark(conn: AsyncConnection, session_id: int, person_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(_current_query().where(
-        marks.c.session_id == session_id, marks.c.person_id == person_id))).first()
+    row = (await conn.execute(_CURRENT_ONE, {"session_id": session_id, "person_id": person_id})).first()
     return None if row is None else mark_json(row._mapping)
 
 
@@ -196,12 +202,10 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
         if first is not None:
             return await _duplicate(conn, first, session_id, person_id)
     # Locking the roster row serialises marks for one person on PostgreSQL (SQLite has one writer).
-    on_roster = (await conn.execute(sa.select(roster.c.person_id).where(
-        roster.c.session_id == session_id, roster.c.person_id == person_id).with_for_update())).first()
+    on_roster = (await conn.execute(_ROSTER_LOCK, {"session_id": session_id, "person_id": person_id})).first()
     if on_roster is None:
         raise Invalid("not_on_roster", "That person is not on this session's roster.", "person_id")
-    current = (await conn.execute(_current_query().where(
-        marks.c.session_id == session_id, marks.c.person_id == person_id))).first()
+    current = (await conn.execute(_CURRENT_ONE, {"session_id": session_id, "person_id": person_id})).first()
 
     effective = effective_time(client_time, now)
     policy = programme_policy(session.policy, session.preset)
@@ -226,8 +230,8 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
                   client_time=client_time, server_time=now)
     try:
         async with conn.begin_nested():
-            history_id = int((await conn.execute(sa.insert(mark_history).values(
-                **values, nonce=nonce or None, late_entry=late_entry).returning(mark_history.c.id))).scalar_one())
+            history_id = int((await conn.execute(_INSERT_HISTORY, {
+                **values, "nonce": nonce or None, "late_entry": late_entry})).scalar_one())
     except IntegrityError:
         first = await _by_nonce(conn, nonce) if nonce else None
         if first is None:
@@ -238,7 +242,7 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
         effective_time(current.client_time, current.server_time), current.history_id)
     if changed:
         if current is None:
-            await conn.execute(sa.insert(marks).values(**values, history_id=history_id))
+            await conn.execute(_INSERT_MARK, {**values, "history_id": history_id})
         else:
             await conn.execute(sa.update(marks).where(marks.c.session_id == session_id,
                                                       marks.c.person_id == person_id)
@@ -257,6 +261,8 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
     event = await events.append(conn, channel, event_type, {
         "person_id": person_id, "history_id": history_id, "changed": changed, "late_entry": late_entry,
         "mark": after, "recorded": recorded}, now)
+    if changed:
+        await queue_reevaluation(conn, session.org_id, session_id, person_id, session.programme_id, now)
     tx.after_commit(lambda: ctx.hub.publish(channel, event))
     tx.after_commit(lambda: ctx.wake("watcher"))
     return MarkResult(history_id, False, after, changed, late_entry, int(event["seq"]))

@@ -20,6 +20,7 @@ from checkin.domain.principal import Principal
 from checkin.domain.rules.wording import day_label, hhmm
 from checkin.services.ack_deadlines import schedule_ack
 from checkin.services.alerting import add_event, alert_summary, publish_alert, raise_alert, resolve_recipients
+from checkin.services.completion_queue import RULE_ID as COMPLETION
 from checkin.services.outbox import delivery_row_json
 from checkin.services.ownership import org_zone, reference, session_for
 from checkin.services.snapshots import policy_of
@@ -276,7 +277,7 @@ async def _session_steps(conn: AsyncConnection, row: Any, add: Any, names: dict[
         return
     add(session.starts_at, "session", f'The session "{session.title}" was due to begin.')
     for d in (await conn.execute(sa.select(deadlines).where(
-            deadlines.c.session_id == row.session_id,
+            deadlines.c.session_id == row.session_id, deadlines.c.rule_id != COMPLETION,
             sa.or_(deadlines.c.person_id.is_(None), deadlines.c.person_id == row.person_id),
             sa.or_(deadlines.c.alert_id.is_(None), deadlines.c.alert_id == row.id)))).all():
         state = "fired" if d.fired_at else "pending"

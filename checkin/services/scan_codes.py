@@ -91,11 +91,15 @@ def _enum(kind: Any, value: str, default: Any) -> Any:
         return default
 
 
+# Built once: every scan reads it, and building a statement costs more than running it on SQLite.
+_SESSION_FACTS = (sa.select(sessions, programmes.c.policy, programmes.c.preset, programmes.c.qr_rotation_seconds,
+                            programmes.c.grace_minutes.label("programme_grace"))
+                  .join(programmes, programmes.c.id == sessions.c.programme_id)
+                  .where(sessions.c.id == sa.bindparam("session_id")))
+
+
 async def load_session(conn: AsyncConnection, session_id: int, fallback_zone: str) -> SessionFacts | None:
-    row = (await conn.execute(
-        sa.select(sessions, programmes.c.policy, programmes.c.preset, programmes.c.qr_rotation_seconds,
-                  programmes.c.grace_minutes.label("programme_grace"))
-        .join(programmes, programmes.c.id == sessions.c.programme_id).where(sessions.c.id == session_id))).first()
+    row = (await conn.execute(_SESSION_FACTS, {"session_id": session_id})).first()
     if row is None:
         return None
     info = SessionInfo(row.id, row.title, _enum(SessionKind, row.kind, SessionKind.GROUP),

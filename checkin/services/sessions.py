@@ -15,11 +15,13 @@ from checkin.domain.model import CancelledBy, Role, SessionStatus
 from checkin.domain.principal import Principal
 from checkin.domain.rules.cancellation import CancellationEffect, cancellation_effect
 from checkin.services.cohorts import cohort_of
+from checkin.services.completion import reevaluate_people
 from checkin.services.deadlines import replan_session
 from checkin.services.ownership import reference, require, session_for
 from checkin.services.records import changed, record_of
+from checkin.services.register import publish_windows
 from checkin.services.session_views import session_json
-from checkin.services.snapshots import policy_of
+from checkin.services.snapshots import policy_of, roster_ids
 from checkin.storage.audit import record
 from checkin.storage.database import Tx
 from checkin.storage.tables import organisations, programmes, session_tutors, sessions, tasks, users
@@ -95,6 +97,7 @@ async def update_session(ctx: AppContext, actor: Principal, session_id: int, cha
                          after=record_of(diff, diff) | tutor_change[1])
         if any(k in diff for k in _PLANNING):
             await replan_session(tx, ctx, session_id, now)
+            await publish_windows(tx, ctx, session_id, now)
         return await session_json(tx.conn, session_id)
 
     return await ctx.db.write(work)
@@ -124,6 +127,8 @@ async def cancel_session(ctx: AppContext, actor: Principal, session_id: int, can
         await record(tx.conn, now, actor, "cancel", "session", session_id, session_id=session_id,
                      before={"status": row.status}, after=record_of(after, after) | {"effect": effect.value})
         await replan_session(tx, ctx, session_id, now)
+        # A late cancellation by the participant is a spent session: completion may cross a threshold.
+        await reevaluate_people(tx, ctx, await roster_ids(tx.conn, session_id), row.programme_id, now)
         return await session_json(tx.conn, session_id) | {"cancellation_effect": effect.value}
 
     return await ctx.db.write(work)

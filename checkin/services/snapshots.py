@@ -28,6 +28,7 @@ from checkin.domain.model import (
     SessionStatus,
 )
 from checkin.domain.rules.policy import Policy
+from checkin.domain.rules.presets import PRESETS
 from checkin.storage.tables import (
     contacts,
     follow_ups,
@@ -70,12 +71,15 @@ async def load_session_context(conn: AsyncConnection, session_id: int) -> Sessio
     tutors = (await conn.execute(sa.select(session_tutors).where(session_tutors.c.session_id == session_id))).all()
     prog = (await conn.execute(sa.select(programmes).where(programmes.c.id == row.programme_id))).one()
     tz = (await conn.execute(sa.select(organisations.c.timezone).where(organisations.c.id == row.org_id))).scalar_one()
-    return SessionContext(session_info(row, list(tutors)), row.org_id, policy_of(prog.policy), ZoneInfo(tz),
-                          dict(prog._mapping))
+    policy = policy_of(prog.policy, prog.preset)
+    return SessionContext(session_info(row, list(tutors)), row.org_id, policy, ZoneInfo(tz), dict(prog._mapping))
 
 
-def policy_of(raw: Any) -> Policy:
-    return Policy.from_dict(raw) if raw else Policy()
+def policy_of(raw: Any, preset: str = "") -> Policy:
+    """The stored policy; an empty one means the programme's preset (as marking reads it)."""
+    if raw:
+        return Policy.from_dict(raw)
+    return PRESETS[preset]() if preset in PRESETS else Policy()
 
 
 async def roster_ids(conn: AsyncConnection, session_id: int) -> list[int]:

@@ -20,13 +20,14 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from checkin.storage.engine import create_engine, is_sqlite
 from checkin.storage.migrate import upgrade
@@ -60,13 +61,14 @@ class _Job:
 class Database:
     """Owns the engines and the writer task; created and closed by the app's lifespan."""
 
-    def __init__(self, url: str, *, batch_limit: int = 256, pool_size: int = 10,
+    def __init__(self, url: str, *, batch_limit: int = 256, pool_size: int = 10, batch_seconds: float = 0.01,
                  checkpoint_interval: float = 1.0, checkpoint_after: int = 1000) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.reader = create_engine(url, pool_size=pool_size)
         self.writer_engine = create_engine(url, writer=True, pool_size=pool_size) if self.sqlite else self.reader
         self._batch_limit = batch_limit
+        self.batch_seconds = batch_seconds
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
@@ -107,7 +109,11 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a read transaction (one consistent snapshot)."""
-        async with self.reader.connect() as conn, conn.begin():
+        if not self.sqlite:
+            async with self.reader.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with _inline_connection(self.reader) as conn, conn.begin():
             yield conn
 
     async def write(self, work: Work[T]) -> T:
@@ -127,17 +133,15 @@ class Database:
 
     async def _write_loop(self) -> None:
         while True:
-            jobs = [await self._queue.get()]
-            while len(jobs) < self._batch_limit and not self._queue.empty():
-                jobs.append(self._queue.get_nowait())
-            await self._run_batch(jobs)
+            await self._run_batch([await self._queue.get()])
 
     async def _run_batch(self, jobs: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Tx | None, Any, BaseException | None]] = []
         tx: Tx | None
         try:
             async with self._writing() as conn:
-                for job in jobs:
+                started = time.perf_counter()
+                for job in self._take(jobs, started):
                     if job.future.cancelled():
                         continue
                     tx = Tx(conn)
@@ -168,11 +172,26 @@ class Database:
             else:
                 job.future.set_result(result)
 
+    def _take(self, jobs: list[_Job], started: float) -> Iterator[_Job]:
+        """The batch's units: those queued, taken one by one, until the limit or `batch_seconds` of work.
+
+        On SQLite the units run inline, so the loop serves no other request meanwhile; ending a
+        batch after a few milliseconds bounds how long the first unit waits for its commit.
+        """
+        i = 0
+        while True:
+            if i == len(jobs):
+                if (len(jobs) >= self._batch_limit or self._queue.empty()
+                        or time.perf_counter() - started > self.batch_seconds):
+                    return
+                jobs.append(self._queue.get_nowait())
+            yield jobs[i]
+            i += 1
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         """The writer connection in a write transaction, committed when the block ends without error."""
-        async with self.writer_engine.connect() as conn:
+        async with _inline_connection(self.writer_engine) as conn:
             transaction = await _retry_locked(conn.begin)
             try:
                 yield conn
@@ -212,6 +231,23 @@ class Database:
                 await self.checkpoint()
             except Exception:
                 log.exception("WAL checkpoint failed; the next one will try again")
+
+
+@contextlib.asynccontextmanager
+async def _inline_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled SQLite connection, handed back inline when the block ends.
+
+    SQLAlchemy's own `async with engine.connect()` closes in a task of its own, so that a
+    cancellation cannot abandon a close half-way; each close then costs a loop iteration and
+    keeps the connection out of the pool meanwhile (under load the pool overflowed, and every
+    overflow connection was opened and closed again). On SQLite a close runs inline and never
+    yields, so no cancellation can interrupt it.
+    """
+    conn = await engine.connect()
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def _retry_locked(start: Callable[[], Awaitable[Any]]) -> Any:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.storage.tables import channels, events
 
-
 NOTIFY_CHANNEL = "checkin_events"
 
 
@@ -24,19 +23,30 @@ def org_channel(org_id: int) -> str:
     return f"org:{org_id}"
 
 
+def _next_seq(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(channels).values(name=sa.bindparam("channel", type_=sa.String()), last_seq=1)
+    return stmt.on_conflict_do_update(index_elements=[channels.c.name],
+                                      set_={"last_seq": channels.c.last_seq + 1}).returning(channels.c.last_seq)
+
+
+# Built once: every mark and check-in appends an event, and building a statement costs more
+# than running it (SQLAlchemy then also reuses the statement's cache key).
+_NEXT_SEQ = {name: _next_seq(name) for name in ("sqlite", "postgresql")}
+_INSERT_EVENT = sa.insert(events)
+_NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.bindparam("payload", type_=sa.Text())))
+
+
 async def append(conn: AsyncConnection, channel: str, type_: str, payload: dict[str, Any],
                  now: datetime) -> dict[str, Any]:
     """Writes the next numbered event of `channel` and returns it as it will be pushed."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(channels).values(name=channel, last_seq=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[channels.c.name],
-                                      set_={"last_seq": channels.c.last_seq + 1})
-    seq = (await conn.execute(stmt.returning(channels.c.last_seq))).scalar_one()
-    await conn.execute(sa.insert(events).values(channel=channel, seq=seq, type=type_, payload=payload,
-                                                created_at=now))
-    if conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    seq = (await conn.execute(_NEXT_SEQ["postgresql" if postgres else "sqlite"], {"channel": channel})).scalar_one()
+    await conn.execute(_INSERT_EVENT, {"channel": channel, "seq": seq, "type": type_, "payload": payload,
+                                       "created_at": now})
+    if postgres:
         # Delivered at commit, so other instances learn of the row only once it is readable.
-        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{channel} {seq}")))
+        await conn.execute(_NOTIFY, {"payload": f"{channel} {seq}"})
     return {"type": type_, "seq": seq, "channel": channel, "data": payload}
 
 

@@ -243,6 +243,8 @@ mark_history = sa.Table(
     sa.Column("late_entry", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.Column("superseded", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.UniqueConstraint("nonce"),
+    # each QR check-in looks up what the same phone did in the last minutes (shared-phone flag)
+    sa.Index("ix_mark_history_device_time", "device", "server_time"),
 )
 
 notices = sa.Table(

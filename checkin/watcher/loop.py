@@ -148,10 +148,12 @@ class Watcher:
             await self._sleep(wait)
 
     async def _sleep(self, seconds: float) -> None:
+        """Until woken or `seconds` pass; asyncio.timeout, as 3.11's wait_for can swallow a cancellation."""
         if seconds <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._woken.wait()
 
     async def stop(self) -> None:
         if self.lease is not None and self.stats.lease_held:
@@ -174,9 +176,11 @@ async def run_watcher(ctx: AppContext, *, batch_size: int | None = None, cap_sec
     try:
         yield watcher
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        while not task.done():  # re-cancel should a cancellation ever be lost inside the loop
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the watcher stopped on an error", exc_info=task.exception())
         if ctx.wakers.get(WAKER) == watcher.wake:
             del ctx.wakers[WAKER]
         ctx.extras.pop(WAKER, None)

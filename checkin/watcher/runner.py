@@ -24,9 +24,11 @@ from checkin.domain.model import SessionSnapshot
 from checkin.domain.rules import DeadlineSpec, Policy, RuleConfig, evaluate_deadline
 from checkin.domain.rules.dsl_ack import evaluate_dsl_ack
 from checkin.domain.rules.firing import late_by_seconds
+from checkin.services import completion_queue
+from checkin.services.completion import reevaluate_person
 from checkin.services.snapshots import load_session_context, load_snapshot
 from checkin.storage.database import Tx
-from checkin.storage.tables import deadlines
+from checkin.storage.tables import deadlines, sessions
 from checkin.watcher.claim import claim_due, holds_lease
 from checkin.watcher.effects import Firing as FiringScope
 from checkin.watcher.effects import apply_actions
@@ -123,6 +125,8 @@ async def run_rule(tx: Tx, ctx: AppContext, row: Any, now: datetime) -> dict[str
     """Reads what the rule looks at, evaluates it and applies its actions; returns the result record."""
     conn = tx.conn
     spec = spec_of(row)
+    if row.rule_id == completion_queue.RULE_ID:
+        return await _reevaluate(tx, ctx, row, now, spec)
     alert = None
     session_id: int | None = row.session_id
     if row.alert_id is not None:
@@ -155,6 +159,19 @@ async def run_rule(tx: Tx, ctx: AppContext, row: Any, now: datetime) -> dict[str
     scope = FiringScope(tx, ctx, row.org_id, session_id, row.id, row.key, policy, sc.info if sc else None, now)
     did = await apply_actions(scope, actions)
     return {"outcome": "acted" if did else "nothing", "did": did, "at": now.isoformat(),
+            "late_by_seconds": late_by_seconds(spec, now)}
+
+
+async def _reevaluate(tx: Tx, ctx: AppContext, row: Any, now: datetime, spec: DeadlineSpec) -> dict[str, Any]:
+    """Re-evaluates one participant's completion; the row's key is freed so the next mark queues anew."""
+    programme_id = (await tx.conn.execute(sa.select(sessions.c.programme_id)
+                                          .where(sessions.c.id == row.session_id))).scalar()
+    await tx.conn.execute(sa.update(deadlines).where(deadlines.c.id == row.id)
+                          .values(key=f"{row.key[:-len(':pending')]}:{row.id}"))
+    if programme_id is None:
+        return _skipped("session_gone", now, spec)
+    standing = await reevaluate_person(tx, ctx, row.person_id, int(programme_id), now)
+    return {"outcome": "acted" if standing else "nothing", "did": [], "at": now.isoformat(),
             "late_by_seconds": late_by_seconds(spec, now)}
 
 

@@ -135,14 +135,14 @@ def test_a_pupil_late_after_the_register_closed_is_late_but_counts_as_unauthoris
 def test_the_school_set_has_no_catch_up_code_and_says_so_with_a_stable_code() -> None:
     with pytest.raises(NoCodeForStatus) as caught:
         code_set("dfe_2024").default_for(S.CATCH_UP)
-    assert (caught.value.code, caught.value.status, caught.value.field) == ("NO_CODE_FOR_STATUS", 422, "status")
+    assert (caught.value.code, caught.value.status, caught.value.field) == ("no_code_for_status", 422, "status")
 
 
 def test_an_unknown_code_set_is_a_key_error_with_a_stable_code() -> None:
     with pytest.raises(KeyError) as caught:
         code_set("scottish_2010")
     assert isinstance(caught.value, UnknownCodeSet)
-    assert (caught.value.code, caught.value.status) == ("UNKNOWN_CODE_SET", 404)
+    assert (caught.value.code, caught.value.status) == ("unknown_code_set", 404)
     assert str(caught.value) == "There is no code set called 'scottish_2010'"
 
 
@@ -150,7 +150,7 @@ def test_an_unknown_code_in_a_set_is_a_key_error_with_a_stable_code() -> None:
     with pytest.raises(UnknownCode) as caught:
         code_set("plain").lookup("Z")
     assert isinstance(caught.value, KeyError)
-    assert (caught.value.code, caught.value.field) == ("UNKNOWN_CODE", "code")
+    assert (caught.value.code, caught.value.field) == ("unknown_code", "code")
 
 
 def test_get_returns_none_for_a_code_the_set_lacks() -> None:

@@ -332,7 +332,7 @@ def test_a_completion_result_serialises_to_json() -> None:
 def test_two_requirements_with_the_same_key_are_refused() -> None:
     with pytest.raises(InvalidRequirement) as caught:
         evaluate([], (MinCount("coaching", 3), MinCount("coaching", 4)), NOW)
-    assert caught.value.code == "INVALID_REQUIREMENT"
+    assert caught.value.code == "invalid_requirement"
 
 
 # --- requirements as JSON policy data ---
@@ -358,7 +358,7 @@ def test_every_preset_round_trips_through_json(preset: str) -> None:
 def test_malformed_requirement_data_is_refused_with_a_stable_code(data: object) -> None:
     with pytest.raises(InvalidRequirement) as caught:
         requirement_from_dict(data)
-    assert (caught.value.code, caught.value.status) == ("INVALID_REQUIREMENT", 422)
+    assert (caught.value.code, caught.value.status) == ("invalid_requirement", 422)
 
 
 def test_a_requirement_from_json_takes_defaults_for_missing_optional_fields() -> None:

@@ -92,7 +92,7 @@ async def test_a_negative_window_is_refused(ctx: AppContext, boss: Principal) ->
 async def test_malformed_requirements_are_refused(ctx: AppContext, boss: Principal) -> None:
     with pytest.raises(Invalid) as caught:
         await _create(ctx, boss, requirements=[{"type": "min_count", "element": "coaching"}])
-    assert (caught.value.code, caught.value.field, await _count(ctx)) == ("INVALID_REQUIREMENT", "requirements", 0)
+    assert (caught.value.code, caught.value.field, await _count(ctx)) == ("invalid_requirement", "requirements", 0)
 
 
 async def test_an_unknown_preset_is_refused(ctx: AppContext, boss: Principal) -> None:

@@ -64,3 +64,17 @@ def test_a_kinds_meaning_beats_its_rule_where_it_must_and_the_rule_wins_otherwis
     assert template_for("", "ap_non_attendance") == "AP-NOSHOW"
     assert template_for("NEW-RULE", "new_kind") == "GENERIC"
     assert set(KIND_TEMPLATES.values()) <= set(TEMPLATES)
+
+
+def test_a_weekly_report_reaches_its_leads_with_the_weeks_lines() -> None:
+    out = render_for("weekly_report", "WEEKLY-REPORT", {"programme_name": "Leaders", "week_label": "w/c 2 March",
+                                                         "lines": ["Ava Example: 80%"], "at_risk": 1}, "external")
+    assert template_for("WEEKLY-REPORT", "weekly_report") == "WEEKLY-REPORT"
+    assert "Ava Example: 80%" in out.text and "Leaders" in out.subject
+
+
+def test_a_force_majeure_notice_tells_the_participant_it_will_not_count_against_them() -> None:
+    out = render_for("force_majeure", "FORCE-MAJEURE", {"name": "Ava Example", "session_title": "Residential",
+                                                         "date": "2 March", "reason": "snow",
+                                                         "catch_up_offered": True}, "external")
+    assert "will not count against you" in out.text and "snow" in out.text and "catch-up" in out.text

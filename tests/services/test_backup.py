@@ -19,13 +19,14 @@ from checkin.app import create_app
 from checkin.clock import DrivenClock
 from checkin.context import AppContext
 from checkin.domain.model import MarkStatus, Role
+from checkin.domain.principal import Principal
 from checkin.services.backup import BackupError, app_running, backup, restore, sqlite_path
 from checkin.settings import Settings
 from checkin.storage.migrate import alembic_config
 from checkin.storage.tables import mark_history
 from tests import factories
 from tests.conftest import PASSWORD, LiveServer
-from tests.security.records import mark, principal
+from tests.security.records import mark, principal, staff_with_password
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -86,7 +87,8 @@ async def test_a_backup_taken_while_marks_are_written_holds_every_mark_committed
 
 async def test_a_restored_backup_is_a_working_database_with_every_committed_mark(
         ctx: AppContext, tmp_path: Path) -> None:
-    tutor = await principal(ctx, "tess.tutor@example.org", Role.TUTOR, "Tess Tutor")
+    tutor_id = await staff_with_password(ctx, "tess.tutor@example.org", Role.TUTOR)
+    tutor = Principal(tutor_id, ctx.extras["org_id"], Role.TUTOR, "Tess Tutor", "cookie")
     ava = await factories.person(ctx, "Ava", "Example")
     ben = await factories.person(ctx, "Ben", "Sample")
     programme_id = await factories.programme(ctx)
@@ -105,6 +107,7 @@ async def test_a_restored_backup_is_a_working_database_with_every_committed_mark
             transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         signed_in = await client.post("/api/auth/sign-in", json={"email": "tess.tutor@example.org",
                                                                  "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
         register = await client.get(f"/api/sessions/{session_id}/register")
         marked = await client.post(f"/api/sessions/{session_id}/marks", headers={
             "x-csrf-token": signed_in.json()["csrf_token"]}, json={

@@ -213,3 +213,10 @@ def test_an_unknown_session_is_closed_with_4004(stage: Stage) -> None:
     stage.session_id = 999
     with stage.socket() as ws:
         assert close_code(ws) == 4004
+
+
+
+def test_an_id_too_large_for_the_database_is_closed_with_4004(stage: Stage) -> None:
+    stage.session_id = 99_999_999_999_999_999_999
+    with stage.socket() as ws:
+        assert close_code(ws) == 4004

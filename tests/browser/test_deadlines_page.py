@@ -11,12 +11,11 @@ from playwright.sync_api import expect
 from checkin.clock import system_clock
 from checkin.context import AppContext
 from checkin.domain.model import Role
-from tests.browser.conftest import browser, live, sign_in_page
+from tests.browser.conftest import sign_in_page
 from tests.conftest import PASSWORD, LiveServer, make_user
 from tests.watcher.scenarios import ApSession, ap_session
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "live"]  # the browser suite's fixtures, used here too
 ADMIN = "ada.admin@example.org"
 
 

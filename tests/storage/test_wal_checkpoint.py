@@ -1,0 +1,103 @@
+"""SQLite off the request path: checkpoints on a background task, and a writer that waits on the loop, not in SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from checkin.storage.database import Database, Tx
+from checkin.storage.tables import organisations
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+async def _insert_org(tx: Tx) -> int:
+    stmt = sa.insert(organisations).values(name="Org", safeguarding_chain=[], bank_holidays=[], created_at=NOW)
+    return int((await tx.conn.execute(stmt.returning(organisations.c.id))).scalar_one())
+
+
+async def _started(tmp_path: Path, **options: float) -> Database:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", **options)  # type: ignore[arg-type]
+    await db.start()
+    return db
+
+
+async def test_the_writer_connection_never_checkpoints_inside_a_commit(tmp_path: Path) -> None:
+    db = await _started(tmp_path)
+    try:
+        async with db.writer_engine.connect() as conn:
+            autocheckpoint = (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar()
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+    finally:
+        await db.close()
+    assert (mode, autocheckpoint) == ("wal", 0)
+
+
+async def test_a_checkpoint_copies_every_committed_frame_into_the_database(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9)
+    try:
+        for _ in range(20):
+            await db.write(_insert_org)
+        busy, frames, copied = await db.checkpoint()
+    finally:
+        await db.close()
+    assert (busy, frames > 0, copied) == (0, True, frames)
+
+
+async def test_the_background_task_checkpoints_once_enough_units_have_committed(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=5)
+    try:
+        for _ in range(5):
+            await db.write(_insert_org)
+        for _ in range(200):
+            if db.checkpoints:
+                break
+            await asyncio.sleep(0.01)
+        done = db.checkpoints
+    finally:
+        await db.close()
+    assert done == 1
+
+
+async def test_the_background_task_checkpoints_a_quiet_database_after_the_interval(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=0.05, checkpoint_after=10**9)
+    try:
+        idle_before = db.checkpoints
+        await asyncio.sleep(0.2)
+        idle_after = db.checkpoints
+        await db.write(_insert_org)
+        for _ in range(200):
+            if db.checkpoints > idle_after:
+                break
+            await asyncio.sleep(0.01)
+        written = db.checkpoints
+    finally:
+        await db.close()
+    assert (idle_before, idle_after, written) == (0, 0, 1)
+
+
+async def test_a_write_waits_for_another_connection_s_lock_while_the_loop_keeps_running(tmp_path: Path) -> None:
+    db = await _started(tmp_path)
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        ticker = asyncio.create_task(tick())
+        org_id = await db.write(_insert_org)
+        ticker.cancel()
+    finally:
+        other.close()
+        await db.close()
+    assert org_id == 1 and ticks >= 20
