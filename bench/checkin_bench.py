@@ -127,13 +127,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per figure (after 1 s warm-up)")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--roster", type=int, default=400, help="people per session (each scans once)")
+    parser.add_argument("--plain", action="store_true", help="serve with h11 and asyncio's loop, not httptools/uvloop")
     args = parser.parse_args()
-    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances,
-                                                     world={"sessions_n": args.sessions, "roster_n": args.roster}
-                                                     ) as (procs, world, _db_url):
+    world_size = {"sessions_n": args.sessions, "roster_n": args.roster}
+    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world=world_size,
+                                                     plain=args.plain) as (procs, world, _db_url):
         assert world is not None
         backend = "PostgreSQL" if pg_url else "SQLite"
-        print(f"{backend}, {len(procs)} app process(es), {len(world.all_phones()):,} phones in "
+        print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}, "
+              f"{len(world.all_phones()):,} phones in "
               f"{len(world.session_ids)} sessions; load average {load_average()} before start")
         scans = Scans(world)
         ports = [p.port for p in procs]

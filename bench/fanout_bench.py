@@ -105,7 +105,7 @@ async def scenario(procs: list[Server], world: World, n_views: int, events: int)
     session_id = world.session_ids[0]
     phones = iter(world.phones[session_id])
     checkin_server, view_server = procs[0], procs[-1]
-    cookie = await sign_in(view_server.base)
+    cookie, _ = await sign_in(view_server.base)
     deliveries = Deliveries()
     rss0 = view_server.rss_mb()
     t0 = time.perf_counter()

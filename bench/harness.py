@@ -140,7 +140,7 @@ def free_port() -> int:
 class Server:
     """One bench server process (bench/server.py) on a free loopback port."""
 
-    def __init__(self, data_dir: Path, url: str, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, url: str, *, env: dict[str, str] | None = None, plain: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = dict(os.environ, CHECKIN_DATA_DIR=str(data_dir), CHECKIN_DATABASE_URL=url,
@@ -148,8 +148,9 @@ class Server:
                        CHECKIN_PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}")
         environ.update(env or {})
         self.log = open(data_dir / f"server-{self.port}.log", "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "server.py"), "--port", str(self.port)],
-                                     env=environ, stdout=self.log, stderr=subprocess.STDOUT)
+        command = [sys.executable, str(ROOT / "bench" / "server.py"), "--port", str(self.port)]
+        self.proc = subprocess.Popen(command + (["--plain"] if plain else []), env=environ, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -189,7 +190,8 @@ def rss_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def servers(url: str | None, count: int = 1, *, env: dict[str, str] | None = None,
-            world: dict[str, int] | None = None) -> Iterator[tuple[list[Server], World | None, str]]:
+            world: dict[str, int] | None = None, plain: bool = False,
+            ) -> Iterator[tuple[list[Server], World | None, str]]:
     """Builds the world in a fresh database (SQLite in a temp dir unless `url`), then starts `count` servers."""
     tmp = Path(tempfile.mkdtemp(prefix="checkin-bench-"))
     db_url = url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -197,7 +199,7 @@ def servers(url: str | None, count: int = 1, *, env: dict[str, str] | None = Non
     started: list[Server] = []
     try:
         for _ in range(count):  # one after another: the first migrates, the others find the schema done
-            server = Server(tmp, db_url, env=env)
+            server = Server(tmp, db_url, env=env, plain=plain)
             started.append(server)
             server.wait_ready()
         yield started, built, db_url
@@ -206,12 +208,12 @@ def servers(url: str | None, count: int = 1, *, env: dict[str, str] | None = Non
             server.stop()
 
 
-async def sign_in(base: str) -> str:
-    """The Cookie header of a signed-in admin (for register views)."""
+async def sign_in(base: str) -> tuple[str, str]:
+    """The Cookie header of a signed-in admin (register views, marks) and its CSRF token."""
     async with httpx.AsyncClient(base_url=base) as client:
         r = await client.post("/api/auth/sign-in", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         r.raise_for_status()
-        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items()), str(r.json()["csrf_token"])
 
 
 def pct(values: list[float], q: float) -> float:

@@ -109,11 +109,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="checkin bench server (real app + bare-ceiling routes)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--plain", action="store_true", help="pure-Python HTTP parser and asyncio's own loop "
+                        "(what uvicorn uses when httptools and uvloop are not installed)")
     args = parser.parse_args()
     settings = Settings.from_env(None, host=args.host, port=args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(bench_app(settings), host=args.host, port=args.port, log_level="warning",
-                ws_per_message_deflate=False, proxy_headers=False, backlog=4096)
+                ws_per_message_deflate=False, proxy_headers=False, backlog=4096,
+                **({"http": "h11", "loop": "asyncio"} if args.plain else {}))
 
 
 if __name__ == "__main__":

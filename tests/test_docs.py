@@ -18,8 +18,7 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    test_line = next(line for line in README.splitlines() if line.rstrip().endswith("# test (Chromium and PostgreSQL "
-                                                                                    "suites skip with a note if absent)"))
+    test_line = next(line for line in README.splitlines() if "# test" in line)
     command = test_line.split("#")[0].strip()
     assert command in (ROOT / ".ci" / "run").read_text()
 

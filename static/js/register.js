@@ -89,7 +89,9 @@ function reportSync(item, result, before) {
   const current = result.current;
   const who = current.by ? ` by ${current.by}` : "";
   let text = null;
-  if (!result.changed && !result.duplicate) {
+  // Whether our mark stands is read from the current mark itself: a retry of a mark that reached the
+  // server before the connection dropped answers "duplicate", and its outcome still needs telling.
+  if (current.history_id !== result.history_id && current.status !== item.status) {
     text = `${nameOf(item.person_id)}: your mark (${made}) was older than ${STATUS_LABELS[current.status]}`
       + ` recorded at ${view.at(current.effective_at)}${who}, which stands.`;
   } else if (before && before.status !== item.status
