@@ -128,13 +128,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--roster", type=int, default=400, help="people per session (each scans once)")
     parser.add_argument("--plain", action="store_true", help="serve with h11 and asyncio's loop, not httptools/uvloop")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the servers, e.g. CHECKIN_WATCHER=false to see what the watcher costs")
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
     world_size = {"sessions_n": args.sessions, "roster_n": args.roster}
-    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world=world_size,
+    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world=world_size, env=env,
                                                      plain=args.plain) as (procs, world, _db_url):
         assert world is not None
         backend = "PostgreSQL" if pg_url else "SQLite"
-        print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}, "
+        print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}{env or ''}, "
               f"{len(world.all_phones()):,} phones in "
               f"{len(world.session_ids)} sessions; load average {load_average()} before start")
         scans = Scans(world)
