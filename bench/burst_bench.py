@@ -74,16 +74,20 @@ def main() -> None:
     parser.add_argument("--steady", type=float, default=200.0, help="check-ins per second over every session")
     parser.add_argument("--burst", type=int, default=100, help="check-ins to one session within one second")
     parser.add_argument("--burst-at", type=float, default=5.0)
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the servers, e.g. CHECKIN_WATCHER=false to see what the watcher costs")
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
     sessions = 50
     per_session = max(args.burst, int(args.seconds * args.steady / (sessions - 1)) + 1)
-    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world={
+    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, env=env, world={
             "sessions_n": sessions, "roster_n": per_session}) as (procs, world, _):
         assert world is not None
         ports = [p.port for p in procs]
-        print(f"{'PostgreSQL' if pg_url else 'SQLite'}, {len(procs)} app process(es): {args.steady:.0f} check-ins/s "
-              f"for {args.seconds:.0f} s, plus {args.burst} to one session within 1 s at {args.burst_at:.0f} s; "
-              f"load average {load_average()}")
+        extra = f" with {' '.join(args.env)}" if args.env else ""
+        print(f"{'PostgreSQL' if pg_url else 'SQLite'}, {len(procs)} app process(es){extra}: {args.steady:.0f} "
+              f"check-ins/s for {args.seconds:.0f} s, plus {args.burst} to one session within 1 s at "
+              f"{args.burst_at:.0f} s; load average {load_average()}")
         results = {}
         for name, bare in (("bare insert", True), ("QR check-in", False)):
             got = run(open_loop(ports, plan(world, ports, args.seconds, args.steady, args.burst, args.burst_at,

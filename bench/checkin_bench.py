@@ -137,7 +137,8 @@ def main() -> None:
                                                      plain=args.plain) as (procs, world, _db_url):
         assert world is not None
         backend = "PostgreSQL" if pg_url else "SQLite"
-        print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}{env or ''}, "
+        print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}"
+              f"{' with ' + ' '.join(args.env) if args.env else ''}, "
               f"{len(world.all_phones()):,} phones in "
               f"{len(world.session_ids)} sessions; load average {load_average()} before start")
         scans = Scans(world)

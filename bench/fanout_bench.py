@@ -8,8 +8,9 @@ Every view is a signed-in register WebSocket (/ws/sessions/{id}) on one session.
 when the POST is sent and stops, per socket, when that socket has the `checkin` delta; the
 figures are over every (event, socket) pair, and "last" is when the slowest socket had it. The
 bare broadcast is POST /bench/broadcast (one numbered event appended and published: the same
-commit, hub and sockets without the check-in). Memory per connection is the server's RSS growth
-from before the first view opened to after the last one had its snapshot, divided by the views.
+commit, hub and sockets without the check-in). Each figure runs on a fresh server; memory per
+connection is its RSS growth from before the first view opened to after the last one had its
+snapshot, divided by the views.
 With --instances 2 (PostgreSQL) the views are on the second app process and the check-ins go to
 the first, so every delivery crosses instances through the NOTIFY relay.
 """
@@ -20,11 +21,11 @@ import argparse
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 from checkin_bench import fresh_postgres
-from harness import Server, World, load_average, pct, servers, sign_in
+from harness import Phone, Server, World, load_average, pct, servers, sign_in
 from loadgen import run
 from wsclient import Arrival, View, open_view
 
@@ -101,9 +102,9 @@ def report(name: str, every: list[float], last: list[float], missed: int) -> str
             f"max {max(last, default=float('nan')):7.1f} ms){extra}")
 
 
-async def scenario(procs: list[Server], world: World, n_views: int, events: int) -> None:
+async def scenario(procs: list[Server], world: World, phones: Iterator[Phone], n_views: int, events: int) -> None:
+    """Opens the views, then measures the bare broadcasts and the check-ins (each phone checks in once)."""
     session_id = world.session_ids[0]
-    phones = iter(world.phones[session_id])
     checkin_server, view_server = procs[0], procs[-1]
     cookie, _ = await sign_in(view_server.base)
     deliveries = Deliveries()
@@ -150,16 +151,15 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--roster", type=int, default=30, help="people on the viewed session (a class)")
     args = parser.parse_args()
-    counts = [int(v) for v in args.views.split(",")]
-    with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world={
-            "sessions_n": 1, "roster_n": max(args.roster, args.events * len(counts))}) as (procs, world, _):
-        assert world is not None
-        print(f"{'PostgreSQL' if pg_url else 'SQLite'}, {len(procs)} app process(es); views on "
-              f"{procs[-1].base}, check-ins to {procs[0].base}; load average {load_average()}")
-        for n in counts:
-            run(scenario(procs, world, n, args.events))
-            print(f"  server RSS after closing: {procs[-1].rss_mb():.0f} MB")
-
+    for n in (int(v) for v in args.views.split(",")):
+        # a fresh server (and database) per figure, so its memory is that of a process with n views
+        with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world={
+                "sessions_n": 1, "roster_n": max(args.roster, args.events)}) as (procs, world, _):
+            assert world is not None
+            print(f"{'PostgreSQL' if pg_url else 'SQLite'}, {len(procs)} app process(es); views on "
+                  f"{procs[-1].base}, check-ins to {procs[0].base}; load average {load_average()}")
+            run(scenario(procs, world, iter(world.phones[world.session_ids[0]]), n, args.events))
+            print(f"  server RSS after the views closed: {procs[-1].rss_mb():.0f} MB")
 
 if __name__ == "__main__":
     main()
