@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from checkin.live.hub import Subscription
 from checkin.services import safeguarding, tasks
 from checkin.storage import events
 from checkin.web.endpoint import Api
-from checkin.web.register_socket import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN, CLOSE_RESYNC, origin_allowed, wire
+from checkin.web.register_socket import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN, EventStream, origin_allowed, wire
 from checkin.web.session import current_principal
 
 api = Api()
@@ -41,49 +40,6 @@ def board_event(event: dict[str, Any]) -> bool:
     if event["type"] == "task":
         return data.get("kind") in tasks.CALL_KINDS
     return event["type"] == "follow_up" and data.get("task_id") is not None
-
-
-class Feed:
-    """One connection's sending side over the org channel: in order, filled from the table after a gap."""
-
-    def __init__(self, ws: WebSocket, ctx: AppContext, channel: str, sent: int, keep: Keep) -> None:
-        self.ws, self.ctx, self.channel, self.sent, self.keep = ws, ctx, channel, sent, keep
-        self.lock = asyncio.Lock()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        async with self.lock:
-            await self.ws.send_text(json.dumps(message))
-
-    async def pump(self, sub: Subscription) -> None:
-        while True:
-            event = await sub.get()
-            if event is None:
-                await self.ws.close(CLOSE_RESYNC, "fell behind; reconnect without since")
-                return
-            seq = int(event["seq"])
-            if seq <= self.sent:
-                continue
-            batch = [event]
-            if seq > self.sent + 1:
-                async with self.ctx.db.read() as conn:
-                    filled = await events.since(conn, self.channel, self.sent, self.ctx.settings.replay_limit)
-                if filled is None:
-                    await self.ws.close(CLOSE_RESYNC, "too much missed; reconnect without since")
-                    return
-                batch = filled
-            for e in batch:
-                if self.keep(e):
-                    await self.send(wire(e))
-                self.sent = int(e["seq"])
-
-    async def listen(self) -> None:
-        """Reads until the client goes; answers {"type": "ping"} with a pong."""
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if '"ping"' in (message.get("text") or "")[:64]:
-                await self.send({"type": "pong", "seq": self.sent, "data": {}})
 
 
 async def _admit(ws: WebSocket, ctx: AppContext, roles: frozenset[Role]) -> Principal | None:
@@ -120,7 +76,7 @@ async def _replay(ctx: AppContext, channel: str, since: int | None, keep: Keep) 
     return [*kept, {"type": "resumed", "seq": upto, "data": {"since": since, "replayed": len(kept)}}], upto
 
 
-async def _run(ws: WebSocket, feed: Feed, subs: list[Subscription], extra: list[Any]) -> None:
+async def _run(ws: WebSocket, feed: EventStream, subs: list[Subscription], extra: list[Any]) -> None:
     jobs = {asyncio.create_task(feed.pump(subs[0])), asyncio.create_task(feed.listen()), *extra}
     done, pending = await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
     for job in pending:
@@ -147,7 +103,7 @@ async def alerts_socket(ws: WebSocket) -> None:
                 sent = await events.last_seq(conn, channel)
             active = await safeguarding.list_alerts(ctx, actor, state="active")
             first = [{"type": "snapshot", "seq": sent, "data": {"alerts": active}}]
-        feed = Feed(ws, ctx, channel, sent, _everything)
+        feed = EventStream(ws, ctx, channel, sent, _everything)
         for message in first:
             await feed.send(message)
         await _run(ws, feed, [sub], [])
@@ -176,7 +132,7 @@ async def events_socket(ws: WebSocket) -> None:
         if sent < 0:
             sent = board["seq"]
             first = [{"type": "snapshot", "seq": sent, "data": board}]
-        feed = Feed(ws, ctx, channel, sent, board_event)
+        feed = EventStream(ws, ctx, channel, sent, board_event)
         for message in first:
             await feed.send(message)
         if _since(ws) is not None:
@@ -190,7 +146,7 @@ async def events_socket(ws: WebSocket) -> None:
             ctx.hub.unsubscribe(sub)
 
 
-async def _counts(feed: Feed, sub: Subscription) -> None:
+async def _counts(feed: EventStream, sub: Subscription) -> None:
     """Re-counts a session whenever its channel moves; a lost subscription just stops (counts are hints)."""
     session_id = int(sub.channel.split(":", 1)[1])
     while await sub.get() is not None:
@@ -198,7 +154,7 @@ async def _counts(feed: Feed, sub: Subscription) -> None:
     await asyncio.Event().wait()
 
 
-async def _send_counts(feed: Feed, session_ids: list[int]) -> None:
+async def _send_counts(feed: EventStream, session_ids: list[int]) -> None:
     async with feed.ctx.db.read() as conn:
         counts = await tasks.session_counts(conn, session_ids)
     for session_id, c in counts.items():

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,11 +96,17 @@ class _WireCache:
 _WIRE = _WireCache()
 
 
-class _Stream:
-    """One connection's sending side: one lock, so deltas and pongs never interleave."""
+def _everything(event: dict[str, Any]) -> bool:
+    return True
 
-    def __init__(self, ws: WebSocket, ctx: AppContext, channel: str, sent: int) -> None:
-        self.ws, self.ctx, self.channel, self.sent = ws, ctx, channel, sent
+
+class EventStream:
+    """One connection's sending side over a channel: in order, filled from the table after a gap,
+    and one lock, so deltas and pongs never interleave. `keep` filters what this view may see."""
+
+    def __init__(self, ws: WebSocket, ctx: AppContext, channel: str, sent: int,
+                 keep: Callable[[dict[str, Any]], bool] = _everything) -> None:
+        self.ws, self.ctx, self.channel, self.sent, self.keep = ws, ctx, channel, sent, keep
         self.lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -127,7 +134,8 @@ class _Stream:
                     return
                 batch = filled
             for e in batch:
-                await self.send_text(_WIRE.text(e))
+                if self.keep(e):
+                    await self.send_text(_WIRE.text(e))
                 self.sent = int(e["seq"])
 
     async def listen(self) -> None:
@@ -166,7 +174,7 @@ async def register_socket(ws: WebSocket) -> None:
         except Forbidden:
             await ws.close(CLOSE_FORBIDDEN, "not your session")
             return
-        stream = _Stream(ws, ctx, channel, sent)
+        stream = EventStream(ws, ctx, channel, sent)
         for message in first:
             await stream.send(message)
         tasks = {asyncio.create_task(stream.pump(sub)), asyncio.create_task(stream.listen())}
