@@ -29,11 +29,12 @@ from checkin.domain.tokens import (
     match_personal_code,
     verify_scan_token,
 )
-from checkin.services.marking import record_mark
+from checkin.services.marking import load_subject, record_mark
 from checkin.services.scan_codes import OPENS_MINUTES_BEFORE, Direction, SessionFacts, load_session, verify_code
 from checkin.storage import events
 from checkin.storage.audit import record
 from checkin.storage.database import Tx
+from checkin.storage.prepared import Prepared
 from checkin.storage.tables import checkin_attempts, mark_history, marks, people, roster, sessions
 
 IDENTIFY_WINDOW = timedelta(minutes=5)  # time to type an e-mail after a code was shown in time
@@ -46,17 +47,10 @@ NOT_RECOGNISED = ("We could not match that to the list for this session. Check i
 TICKET_EXPIRED = "That took too long — scan the screen again."
 
 
-# The statements of every scan, built once: building one costs more than running it on SQLite.
-_ON_ROSTER = (sa.select(roster.c.person_id).join(people, people.c.id == roster.c.person_id)
-              .where(roster.c.session_id == sa.bindparam("session_id"),
-                     roster.c.person_id == sa.bindparam("person_id"), people.c.deleted_at.is_(None))
-              .with_for_update(of=roster))
-_FIRST_NAME = sa.select(people.c.first_name).where(people.c.id == sa.bindparam("person_id"))
-_CURRENT = sa.select(marks).where(marks.c.session_id == sa.bindparam("session_id"),
-                                  marks.c.person_id == sa.bindparam("person_id"))
-_SAME_PHONE = sa.select(mark_history.c.person_id, mark_history.c.server_time).where(
+# The shared-phone check of every scan, prepared once (storage/prepared.py says why).
+_SAME_PHONE = Prepared(sa.select(mark_history.c.person_id, mark_history.c.server_time).where(
     mark_history.c.device == sa.bindparam("device"), mark_history.c.source == sa.bindparam("source"),
-    mark_history.c.server_time >= sa.bindparam("since"), mark_history.c.server_time <= sa.bindparam("until"))
+    mark_history.c.server_time >= sa.bindparam("since"), mark_history.c.server_time <= sa.bindparam("until")))
 
 
 class CheckinRefused(DomainError):
@@ -119,31 +113,30 @@ async def insert_attempt(conn: AsyncConnection, *, session_id: int | None, outco
         session_id=known, person_id=person_id, device=device[:100], ip=ip[:64], outcome=outcome[:40], at=now))
 
 
-async def refuse_token(ctx: AppContext, rejection: TokenRejection, session_id: int, who: Scanner,
-                       now: datetime) -> CheckinRefused:
-    await record_attempt(ctx, session_id=session_id, outcome=rejection.code.value, device=who.device_id,
-                         ip=who.ip, now=now)
-    return CheckinRefused(rejection.code.value, message(rejection, ctx.settings.zone), status=403)
-
-
 async def scan(ctx: AppContext, session_id: int, token: str, direction: Direction, who: Scanner,
                now: datetime) -> ScanResult:
-    """A phone's scan: the code must be current; an unknown phone is sent to identify itself with a ticket."""
-    async with ctx.db.read() as conn:
-        facts = await load_session(conn, session_id, ctx.settings.timezone)
-    verified = verify_code(ctx, facts, session_id, token, now)
-    if isinstance(verified, TokenRejection):
-        raise await refuse_token(ctx, verified, session_id, who, now)
-    assert facts is not None  # a genuine code for this id means the session exists
-    if who.person_id is None or who.org_id != facts.org_id:
-        raise identify_needed(ctx, facts, who, now)
-    try:
-        return await check_in(ctx, facts, who.person_id, direction, who, now)
-    except CheckinRefused as refused:
-        if refused.code == Outcome.NOT_ON_ROSTER.value:
+    """A phone's scan: the code must be current; an unknown phone is sent to identify itself with a ticket.
+
+    The whole scan is one unit of work (the session read, the code check, the check-in or the
+    stored refusal), so a scan costs one turn of the writer and one commit.
+    """
+    async def work(tx: Tx) -> ScanResult | CheckinRefused:
+        facts = await load_session(tx.conn, session_id, ctx.settings.timezone)
+        verified = verify_code(ctx, facts, session_id, token, now)
+        if isinstance(verified, TokenRejection):
+            await insert_attempt(tx.conn, session_id=session_id, outcome=verified.code.value, device=who.device_id,
+                                 ip=who.ip, now=now)
+            return CheckinRefused(verified.code.value, message(verified, ctx.settings.zone), status=403)
+        assert facts is not None  # a genuine code for this id means the session exists
+        if who.person_id is None or who.org_id != facts.org_id:
+            return identify_needed(ctx, facts, who, now)
+        refused = outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now)
+        if isinstance(refused, CheckinRefused) and refused.code == Outcome.NOT_ON_ROSTER.value:
             # "Not you?" on the phone can then identify as someone else without scanning again
             refused.details["ticket"] = identify_needed(ctx, facts, who, now).details["ticket"]
-        raise
+        return outcome
+
+    return _raised(await ctx.db.write(work))
 
 
 def identify_needed(ctx: AppContext, facts: SessionFacts, who: Scanner, now: datetime) -> CheckinRefused:
@@ -184,41 +177,52 @@ async def check_in(ctx: AppContext, facts: SessionFacts, person_id: int, directi
                    ) -> ScanResult:
     """Decides and records one person's scan in one transaction; refusals are stored, then raised."""
     async def work(tx: Tx) -> ScanResult | CheckinRefused:
-        conn = tx.conn
-        on_roster = (await conn.execute(_ON_ROSTER, {"session_id": facts.info.id, "person_id": person_id})).first()
-        existing = await _current(conn, facts.info.id, person_id)
-        decision = decide_checkin(now, facts.info, frozenset({person_id}) if on_roster else frozenset(), person_id,
-                                  existing, facts.grace_minutes, OPENS_MINUTES_BEFORE, direction=direction)
-        words = message(decision, facts.zone)
-        if decision.outcome in _REFUSAL_STATUS:
-            await insert_attempt(conn, session_id=facts.info.id, outcome=decision.outcome.value, device=who.device_id,
-                                 ip=who.ip, now=now, person_id=person_id)
-            return CheckinRefused(decision.outcome.value, words, status=_REFUSAL_STATUS[decision.outcome],
-                                  **_refusal_times(decision))
-        first_name = (await conn.execute(_FIRST_NAME, {"person_id": person_id})).scalar()
-        result = ScanResult(decision.outcome, words, now, person_id, first_name or "", facts.info.title,
-                            decision.first_at, decision.minutes_late)
-        if not decision.recorded:
-            return result
-        if decision.outcome is Outcome.CHECKED_OUT and not decision.left_early:
-            # staying to the end changes no mark; the departure is kept in the attempt log
-            await insert_attempt(conn, session_id=facts.info.id, outcome="checked_out", device=who.device_id,
-                                 ip=who.ip, now=now, person_id=person_id)
-            return result
-        assert decision.mark_status is not None
-        marked = await record_mark(
-            tx, ctx, session_id=facts.info.id, person_id=person_id, status=decision.mark_status, code=None,
-            source=source, actor=actor, now=now, device=who.device_id, minutes_late=decision.minutes_late,
-            arrived_at=existing.arrived_at if existing and direction == "out" else None,
-            departed_at=decision.departed_at if decision.left_early else None, event_type="checkin")
-        flagged = source is MarkSource.QR and await _flag_sharing(tx, ctx, facts, person_id, who, now)
-        return ScanResult(decision.outcome, words, now, person_id, first_name or "", facts.info.title,
-                          decision.first_at, decision.minutes_late, flagged, marked.seq)
+        return await check_in_unit(tx, ctx, facts, person_id, direction, who, now, source=source, actor=actor)
 
-    outcome = await ctx.db.write(work)
+    return _raised(await ctx.db.write(work))
+
+
+def _raised(outcome: ScanResult | CheckinRefused) -> ScanResult:
     if isinstance(outcome, CheckinRefused):
         raise outcome
     return outcome
+
+
+async def check_in_unit(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id: int, direction: Direction,
+                        who: Scanner, now: datetime, *, source: MarkSource = MarkSource.QR,
+                        actor: Principal | None = None) -> ScanResult | CheckinRefused:
+    """One scan's check-in inside the caller's unit of work; a refusal is stored and returned."""
+    conn = tx.conn
+    subject = await load_subject(conn, facts.info.id, person_id)
+    on_roster = subject.rostered and not subject.deleted
+    existing = _current(subject.current)
+    decision = decide_checkin(now, facts.info, frozenset({person_id}) if on_roster else frozenset(), person_id,
+                              existing, facts.grace_minutes, OPENS_MINUTES_BEFORE, direction=direction)
+    words = message(decision, facts.zone)
+    if decision.outcome in _REFUSAL_STATUS:
+        await insert_attempt(conn, session_id=facts.info.id, outcome=decision.outcome.value, device=who.device_id,
+                             ip=who.ip, now=now, person_id=person_id)
+        return CheckinRefused(decision.outcome.value, words, status=_REFUSAL_STATUS[decision.outcome],
+                              **_refusal_times(decision))
+    result = ScanResult(decision.outcome, words, now, person_id, subject.first_name, facts.info.title,
+                        decision.first_at, decision.minutes_late)
+    if not decision.recorded:
+        return result
+    if decision.outcome is Outcome.CHECKED_OUT and not decision.left_early:
+        # staying to the end changes no mark; the departure is kept in the attempt log
+        await insert_attempt(conn, session_id=facts.info.id, outcome="checked_out", device=who.device_id,
+                             ip=who.ip, now=now, person_id=person_id)
+        return result
+    assert decision.mark_status is not None
+    marked = await record_mark(
+        tx, ctx, session_id=facts.info.id, person_id=person_id, status=decision.mark_status, code=None,
+        source=source, actor=actor, now=now, device=who.device_id, minutes_late=decision.minutes_late,
+        arrived_at=existing.arrived_at if existing and direction == "out" else None,
+        departed_at=decision.departed_at if decision.left_early else None, event_type="checkin",
+        subject=subject)
+    flagged = source is MarkSource.QR and await _flag_sharing(tx, ctx, facts, person_id, who, now)
+    return ScanResult(decision.outcome, words, now, person_id, subject.first_name, facts.info.title,
+                      decision.first_at, decision.minutes_late, flagged, marked.seq)
 
 
 def _refusal_times(decision: Decision) -> dict[str, str]:
@@ -226,12 +230,11 @@ def _refusal_times(decision: Decision) -> dict[str, str]:
     return {k: v.isoformat() for k, v in times.items() if v is not None}
 
 
-async def _current(conn: AsyncConnection, session_id: int, person_id: int) -> Mark | None:
-    row = (await conn.execute(_CURRENT, {"session_id": session_id, "person_id": person_id})).first()
+def _current(row: Any | None) -> Mark | None:
     if row is None:
         return None
-    return Mark(person_id, _member(MarkStatus, row.status, MarkStatus.ABSENT_UNAUTHORISED), row.code, row.server_time,
-                row.arrived_at, row.departed_at, row.minutes_late, row.reason,
+    return Mark(row.person_id, _member(MarkStatus, row.status, MarkStatus.ABSENT_UNAUTHORISED), row.code,
+                row.server_time, row.arrived_at, row.departed_at, row.minutes_late, row.reason,
                 _member(MarkSource, row.source, MarkSource.TABLET))
 
 
@@ -246,8 +249,8 @@ async def _flag_sharing(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id:
                         now: datetime) -> bool:
     """Flags to the tutor a phone that checked in someone else shortly before (or after) this person."""
     window = timedelta(seconds=SHARING.window_s)
-    rows = (await tx.conn.execute(_SAME_PHONE, {"device": who.device_id[:100], "source": MarkSource.QR.value,
-                                                "since": now - window, "until": now + window})).all()
+    rows = await _SAME_PHONE.rows(tx.conn, {"device": who.device_id[:100], "source": MarkSource.QR.value,
+                                            "since": now - window, "until": now + window})
     recent = [(r.person_id, r.server_time) for r in rows]
     if not flag_device(recent, person_id, now, SHARING):
         return False

@@ -34,7 +34,8 @@ from checkin.services.snapshots import policy_of
 from checkin.storage import events
 from checkin.storage.audit import record
 from checkin.storage.database import Tx
-from checkin.storage.tables import mark_history, marks, programmes, roster, session_tutors, sessions, users
+from checkin.storage.prepared import Prepared
+from checkin.storage.tables import mark_history, marks, people, programmes, roster, session_tutors, sessions, users
 
 ATTENDING = frozenset({MarkStatus.PRESENT, MarkStatus.LATE, MarkStatus.LEFT_EARLY})
 # Automatic sources carry their own why (the scan, the rule); people and files must give one.
@@ -66,34 +67,68 @@ def programme_policy(policy_json: Any, preset_name: str) -> Policy:
     return policy_of(policy_json, preset_name)
 
 
-def register_closes_at(session: Row[Any], policy: Policy) -> datetime:
+def register_closes_at(session: Any, policy: Policy) -> datetime:
     starts_at: datetime = session.starts_at
     return starts_at + timedelta(minutes=policy.register_window_minutes)
 
 
-# The statements every mark runs, built once: building one costs more than running it on SQLite.
-_SESSION_ROW = (
+# The statements every mark runs, prepared once (storage/prepared.py says why).
+_SESSION_ROW = Prepared(
     sa.select(sessions, programmes.c.name.label("programme_name"), programmes.c.code_set,
               programmes.c.policy, programmes.c.preset, programmes.c.reasons,
               programmes.c.grace_minutes.label("programme_grace"))
     .join(programmes, programmes.c.id == sessions.c.programme_id)
     .where(sessions.c.id == sa.bindparam("session_id")))
-_ROSTER_LOCK = sa.select(roster.c.person_id).where(
-    roster.c.session_id == sa.bindparam("session_id"), roster.c.person_id == sa.bindparam("person_id"),
-).with_for_update()
-_INSERT_HISTORY = sa.insert(mark_history).returning(mark_history.c.id)
-_INSERT_MARK = sa.insert(marks)
+# The roster row (locked: it serialises marks for one person on PostgreSQL; SQLite has one
+# writer), the person's first name and their current mark, in one read.
+_SUBJECT = Prepared(
+    sa.select(roster.c.person_id.label("rostered"), people.c.first_name, people.c.deleted_at, marks,
+              mark_history.c.late_entry, users.c.name.label("by"))
+    .select_from(roster.join(people, people.c.id == roster.c.person_id)
+                 .outerjoin(marks, sa.and_(marks.c.session_id == roster.c.session_id,
+                                           marks.c.person_id == roster.c.person_id))
+                 .outerjoin(mark_history, mark_history.c.id == marks.c.history_id)
+                 .outerjoin(users, users.c.id == marks.c.actor_user_id))
+    .where(roster.c.session_id == sa.bindparam("session_id"), roster.c.person_id == sa.bindparam("person_id"))
+    .with_for_update(of=roster))
+_INSERT_HISTORY = Prepared(sa.insert(mark_history).returning(mark_history.c.id))
+_INSERT_MARK = Prepared(sa.insert(marks))
+_UPDATE_MARK = Prepared(sa.update(marks).where(marks.c.session_id == sa.bindparam("where_session"),
+                                               marks.c.person_id == sa.bindparam("where_person")))
+_SUPERSEDE = Prepared(sa.update(mark_history).where(mark_history.c.id == sa.bindparam("history_id"))
+                      .values(superseded=True))
 
 
-async def session_row(conn: AsyncConnection, session_id: int) -> Row[Any]:
+async def session_row(conn: AsyncConnection, session_id: int) -> Any:
     """The session joined with what marking needs from its programme; NotFound when absent."""
-    row = (await conn.execute(_SESSION_ROW, {"session_id": session_id})).first()
+    row = await _SESSION_ROW.first(conn, {"session_id": session_id})
     if row is None:
         raise NotFound("not_found", "No such session.")
     return row
 
 
-async def authorise(conn: AsyncConnection, actor: Principal | None, session: Row[Any]) -> None:
+@dataclass(frozen=True)
+class Subject:
+    """A person in a session as a mark finds them: the session, their roster row, name and current mark."""
+
+    session: Any
+    rostered: bool
+    deleted: bool
+    first_name: str
+    current: Any | None  # the current mark with its history row's late_entry and its author's name
+
+
+async def load_subject(conn: AsyncConnection, session_id: int, person_id: int) -> Subject:
+    """Reads (and on PostgreSQL locks) what a mark for this person needs; NotFound without the session."""
+    session = await session_row(conn, session_id)
+    row = await _SUBJECT.first(conn, {"session_id": session_id, "person_id": person_id})
+    if row is None:
+        return Subject(session, False, False, "", None)
+    return Subject(session, True, row.deleted_at is not None, row.first_name or "",
+                   row if row.history_id is not None else None)
+
+
+async def authorise(conn: AsyncConnection, actor: Principal | None, session: Any) -> None:
     """Another organisation's session is not found; a tutor may act only on sessions they teach."""
     if actor is None or actor.via == "system":
         return
@@ -112,8 +147,8 @@ def _current_query() -> sa.Select[Any]:
             .outerjoin(users, users.c.id == marks.c.actor_user_id))
 
 
-_CURRENT_ONE = _current_query().where(marks.c.session_id == sa.bindparam("session_id"),
-                                      marks.c.person_id == sa.bindparam("person_id"))
+_CURRENT_ONE = Prepared(_current_query().where(marks.c.session_id == sa.bindparam("session_id"),
+                                               marks.c.person_id == sa.bindparam("person_id")))
 
 
 async def current_marks(conn: AsyncConnection, session_id: int) -> dict[int, dict[str, Any]]:
@@ -123,7 +158,7 @@ async def current_marks(conn: AsyncConnection, session_id: int) -> dict[int, dic
 
 
 async def current_mark(conn: AsyncConnection, session_id: int, person_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(_CURRENT_ONE, {"session_id": session_id, "person_id": person_id})).first()
+    row = await _CURRENT_ONE.first(conn, {"session_id": session_id, "person_id": person_id})
     return None if row is None else mark_json(row._mapping)
 
 
@@ -158,7 +193,7 @@ def resolve_code(codes: CodeSet, status: MarkStatus, code: str | None, late_afte
 
 
 def _times(status: MarkStatus, effective: datetime, arrived_at: datetime | None, departed_at: datetime | None,
-           current: Row[Any] | None) -> tuple[datetime | None, datetime | None]:
+           current: Any | None) -> tuple[datetime | None, datetime | None]:
     """Arrival defaults to when the mark was made; leaving early keeps the arrival already recorded."""
     if status not in ATTENDING and arrived_at is not None:
         raise Invalid("invalid_field", "An absence has no arrival time.", "arrived_at")
@@ -192,20 +227,22 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
                       nonce: str | None = None, device: str = "", client_time: datetime | None = None,
                       arrived_at: datetime | None = None, departed_at: datetime | None = None,
                       minutes_late: int = 0, reason: str = "", note: str = "",
-                      event_type: str = "mark") -> MarkResult:
-    """Appends a history row, moves the current mark by the convergence rule, and publishes it after commit."""
+                      event_type: str = "mark", subject: Subject | None = None) -> MarkResult:
+    """Appends a history row, moves the current mark by the convergence rule, and publishes it after commit.
+
+    `subject` is what the caller already read in this transaction with `load_subject`.
+    """
     conn = tx.conn
-    session = await session_row(conn, session_id)
+    if subject is None:
+        subject = await load_subject(conn, session_id, person_id)
+    session, current = subject.session, subject.current
     await authorise(conn, actor, session)
     if nonce:
         first = await _by_nonce(conn, nonce)
         if first is not None:
             return await _duplicate(conn, first, session_id, person_id)
-    # Locking the roster row serialises marks for one person on PostgreSQL (SQLite has one writer).
-    on_roster = (await conn.execute(_ROSTER_LOCK, {"session_id": session_id, "person_id": person_id})).first()
-    if on_roster is None:
+    if not subject.rostered:
         raise Invalid("not_on_roster", "That person is not on this session's roster.", "person_id")
-    current = (await conn.execute(_CURRENT_ONE, {"session_id": session_id, "person_id": person_id})).first()
 
     effective = effective_time(client_time, now)
     policy = programme_policy(session.policy, session.preset)
@@ -228,33 +265,35 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
                   minutes_late=max(minutes_late, 0), source=source.value,
                   actor_user_id=actor.user_id if actor else None, device=device[:100],
                   client_time=client_time, server_time=now)
-    try:
-        async with conn.begin_nested():
-            history_id = int((await conn.execute(_INSERT_HISTORY, {
-                **values, "nonce": nonce or None, "late_entry": late_entry})).scalar_one())
-    except IntegrityError:
-        first = await _by_nonce(conn, nonce) if nonce else None
-        if first is None:
-            raise
-        return await _duplicate(conn, first, session_id, person_id)
+    history = {**values, "nonce": nonce or None, "late_entry": late_entry}
+    if nonce:
+        try:
+            async with conn.begin_nested():  # a racing write of the same nonce answers as a duplicate
+                history_id = int(await _INSERT_HISTORY.scalar(conn, history))
+        except IntegrityError:
+            first = await _by_nonce(conn, nonce)
+            if first is None:
+                raise
+            return await _duplicate(conn, first, session_id, person_id)
+    else:
+        history_id = int(await _INSERT_HISTORY.scalar(conn, history))
 
     changed = current is None or (effective, history_id) > (
         effective_time(current.client_time, current.server_time), current.history_id)
     if changed:
         if current is None:
-            await conn.execute(_INSERT_MARK, {**values, "history_id": history_id})
+            await _INSERT_MARK.run(conn, {**values, "history_id": history_id})
         else:
-            await conn.execute(sa.update(marks).where(marks.c.session_id == session_id,
-                                                      marks.c.person_id == person_id)
-                               .values(**values, history_id=history_id))
-            await conn.execute(sa.update(mark_history).where(mark_history.c.id == current.history_id)
-                               .values(superseded=True))
+            await _UPDATE_MARK.run(conn, {**values, "history_id": history_id, "where_session": session_id,
+                                          "where_person": person_id})
+            await _SUPERSEDE.run(conn, {"history_id": current.history_id})
     else:
-        await conn.execute(sa.update(mark_history).where(mark_history.c.id == history_id).values(superseded=True))
+        await _SUPERSEDE.run(conn, {"history_id": history_id})
 
     recorded = mark_json({**values, "id": history_id, "late_entry": late_entry, "by": actor.name if actor else ""})
-    after = await current_mark(conn, session_id, person_id) or recorded
     before = None if current is None else mark_json(current._mapping)
+    # the current mark now: this one (its author named as a user, as the stored mark reads), or the one that stands
+    after = {**recorded, "by": actor.name if actor and actor.user_id else ""} if changed or before is None else before
     await record(conn, now, actor, "mark", "mark", history_id, org_id=session.org_id, before=before,
                  after=recorded, person_id=person_id, session_id=session_id)
     channel = events.session_channel(session_id)

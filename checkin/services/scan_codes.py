@@ -25,6 +25,7 @@ from checkin.domain.tokens import (
     verify_scan_token,
 )
 from checkin.services.marking import programme_policy
+from checkin.storage.prepared import Prepared
 from checkin.storage.tables import programmes, sessions
 
 Direction = Literal["in", "out"]
@@ -91,15 +92,16 @@ def _enum(kind: Any, value: str, default: Any) -> Any:
         return default
 
 
-# Built once: every scan reads it, and building a statement costs more than running it on SQLite.
-_SESSION_FACTS = (sa.select(sessions, programmes.c.policy, programmes.c.preset, programmes.c.qr_rotation_seconds,
-                            programmes.c.grace_minutes.label("programme_grace"))
-                  .join(programmes, programmes.c.id == sessions.c.programme_id)
-                  .where(sessions.c.id == sa.bindparam("session_id")))
+# Every scan reads it (prepared.py says why it is prepared).
+_SESSION_FACTS = Prepared(
+    sa.select(sessions, programmes.c.policy, programmes.c.preset, programmes.c.qr_rotation_seconds,
+              programmes.c.grace_minutes.label("programme_grace"))
+    .join(programmes, programmes.c.id == sessions.c.programme_id)
+    .where(sessions.c.id == sa.bindparam("session_id")))
 
 
 async def load_session(conn: AsyncConnection, session_id: int, fallback_zone: str) -> SessionFacts | None:
-    row = (await conn.execute(_SESSION_FACTS, {"session_id": session_id})).first()
+    row = await _SESSION_FACTS.first(conn, {"session_id": session_id})
     if row is None:
         return None
     info = SessionInfo(row.id, row.title, _enum(SessionKind, row.kind, SessionKind.GROUP),

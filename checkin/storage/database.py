@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from checkin.storage.engine import create_engine, is_sqlite
 from checkin.storage.migrate import upgrade
+from checkin.storage.prepared import driver_connection
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class Database:
                         continue
                     tx = Tx(conn)
                     try:
-                        async with conn.begin_nested():
+                        async with _unit_savepoint(conn):
                             result = await job.work(tx)
                         outcomes.append((job, tx, result, None))
                     except Exception as exc:  # one unit's failure must not sink the batch
@@ -231,6 +232,24 @@ class Database:
                 await self.checkpoint()
             except Exception:
                 log.exception("WAL checkpoint failed; the next one will try again")
+
+
+@contextlib.asynccontextmanager
+async def _unit_savepoint(conn: AsyncConnection) -> AsyncIterator[None]:
+    """One unit's savepoint, said to SQLite directly: SQLAlchemy's own pair costs ~100 µs, SQLite's ~2 µs.
+
+    SQLAlchemy need not know of it: a unit's own nested transactions are closed by the time it
+    ends, and the batch's transaction stays SQLAlchemy's to commit or roll back.
+    """
+    driver = driver_connection(conn)
+    driver.execute("SAVEPOINT unit")
+    try:
+        yield
+    except BaseException:
+        driver.execute("ROLLBACK TO SAVEPOINT unit")
+        driver.execute("RELEASE SAVEPOINT unit")
+        raise
+    driver.execute("RELEASE SAVEPOINT unit")
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkin.storage.prepared import Prepared
 from checkin.storage.tables import channels, events
 
 NOTIFY_CHANNEL = "checkin_events"
@@ -30,10 +31,9 @@ def _next_seq(dialect: str) -> Any:
                                       set_={"last_seq": channels.c.last_seq + 1}).returning(channels.c.last_seq)
 
 
-# Built once: every mark and check-in appends an event, and building a statement costs more
-# than running it (SQLAlchemy then also reuses the statement's cache key).
-_NEXT_SEQ = {name: _next_seq(name) for name in ("sqlite", "postgresql")}
-_INSERT_EVENT = sa.insert(events)
+# Every mark and check-in appends an event (prepared.py says why these are prepared).
+_NEXT_SEQ = Prepared(_next_seq)
+_INSERT_EVENT = Prepared(sa.insert(events))
 _NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.bindparam("payload", type_=sa.Text())))
 
 
@@ -41,9 +41,9 @@ async def append(conn: AsyncConnection, channel: str, type_: str, payload: dict[
                  now: datetime) -> dict[str, Any]:
     """Writes the next numbered event of `channel` and returns it as it will be pushed."""
     postgres = conn.dialect.name == "postgresql"
-    seq = (await conn.execute(_NEXT_SEQ["postgresql" if postgres else "sqlite"], {"channel": channel})).scalar_one()
-    await conn.execute(_INSERT_EVENT, {"channel": channel, "seq": seq, "type": type_, "payload": payload,
-                                       "created_at": now})
+    seq = await _NEXT_SEQ.scalar(conn, {"channel": channel})
+    await _INSERT_EVENT.run(conn, {"channel": channel, "seq": seq, "type": type_, "payload": payload,
+                                   "created_at": now})
     if postgres:
         # Delivered at commit, so other instances learn of the row only once it is readable.
         await conn.execute(_NOTIFY, {"payload": f"{channel} {seq}"})
