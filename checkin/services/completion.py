@@ -13,9 +13,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkin.context import AppContext
 from checkin.domain.completion import (
     AllMandatory,
@@ -32,8 +29,8 @@ from checkin.domain.completion import (
 from checkin.domain.model import AlertSeverity
 from checkin.services.alerting import raise_alert, resolve_recipients
 from checkin.services.completion_records import ProgrammeInfo, Standing, load_programme, load_standings
+from checkin.services.completion_store import save_states, stored_states
 from checkin.storage.database import Tx
-from checkin.storage.tables import completion_states
 
 OVERALL = "overall"
 KEY_LENGTH = 40  # completion_states.requirement is String(40)
@@ -53,12 +50,6 @@ def state_key(key: str) -> str:
 
 def week_key(requirement_key: str, monday: date) -> str:
     return state_key(f"{requirement_key}:w{monday.isoformat()}")
-
-
-async def stored_states(conn: AsyncConnection, person_id: int, programme_id: int) -> dict[str, str]:
-    rows = (await conn.execute(sa.select(completion_states.c.requirement, completion_states.c.status).where(
-        completion_states.c.person_id == person_id, completion_states.c.programme_id == programme_id))).all()
-    return {r.requirement: r.status for r in rows}
 
 
 def escalation_states(standing: Standing, programme: ProgrammeInfo, now: datetime) -> dict[str, tuple[str, str]]:
@@ -102,52 +93,41 @@ def _in_scope(requirement: Requirement, record: SessionRecord, claimed: frozense
     return True
 
 
-async def save_states(conn: AsyncConnection, person_id: int, programme_id: int, states: dict[str, str],
-                      previous: dict[str, str], now: datetime) -> None:
-    """Upserts the changed states; requirements no longer in the programme lose theirs (week rows stay)."""
-    where = (completion_states.c.person_id == person_id, completion_states.c.programme_id == programme_id)
-    gone = [k for k in previous if k not in states and ":w" not in k]
-    if gone:
-        await conn.execute(sa.delete(completion_states).where(*where, completion_states.c.requirement.in_(gone)))
-    for key, status in states.items():
-        if key not in previous:
-            await conn.execute(sa.insert(completion_states).values(person_id=person_id, programme_id=programme_id,
-                                                                   requirement=key, status=status, updated_at=now))
-        elif previous[key] != status:
-            await conn.execute(sa.update(completion_states).where(*where, completion_states.c.requirement == key)
-                               .values(status=status, updated_at=now))
-
-
 async def reevaluate_person(tx: Tx, ctx: AppContext, person_id: int, programme_id: int,
                             now: datetime) -> Standing | None:
     """Re-evaluates one participant in the caller's transaction; raises an alert per rule crossed.
 
     Returns the standing, or None when the person is neither enrolled nor on a roster there.
     """
-    programme = await load_programme(tx.conn, programme_id)
-    found = await load_standings(tx.conn, programme, now, [person_id])
-    if not found:
-        return None
-    standing = found[0]
-    previous = await stored_states(tx.conn, person_id, programme_id)
-    found_states = escalation_states(standing, programme, now)
-    states = {k: status for k, (status, _) in found_states.items()}
-    await save_states(tx.conn, person_id, programme_id, states, previous, now)
-    if standing.enrolment_status not in ESCALATED_ENROLMENTS:
-        return standing
-    by_rule: dict[str, list[str]] = {}
-    for key, (status, rule_id) in found_states.items():
-        if key != OVERALL and crossed(previous.get(key), status):
-            by_rule.setdefault(rule_id, []).append(key)
-    for rule_id, keys in by_rule.items():
-        await _escalate(tx, ctx, programme, standing, rule_id, keys, previous, states, now)
-    return standing
+    return (await reevaluate_people(tx, ctx, [person_id], programme_id, now)).get(person_id)
 
 
 async def reevaluate_people(tx: Tx, ctx: AppContext, person_ids: Iterable[int], programme_id: int,
-                            now: datetime) -> None:
-    for person_id in sorted(set(person_ids)):
-        await reevaluate_person(tx, ctx, person_id, programme_id, now)
+                            now: datetime) -> dict[int, Standing]:
+    """Re-evaluates many participants of one programme with one read of each kind; their standings by id.
+
+    Escalations follow person by person (in id order), after every state is stored.
+    """
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    programme = await load_programme(tx.conn, programme_id)
+    found = {s.person.id: s for s in await load_standings(tx.conn, programme, now, wanted)}
+    previous = await stored_states(tx.conn, list(found), programme_id)
+    evaluated = {pid: escalation_states(standing, programme, now) for pid, standing in found.items()}
+    states = {pid: {k: status for k, (status, _) in found_states.items()} for pid, found_states in evaluated.items()}
+    await save_states(tx.conn, programme_id, {pid: (states[pid], previous.get(pid, {})) for pid in found}, now)
+    for pid in sorted(found):
+        standing, before = found[pid], previous.get(pid, {})
+        if standing.enrolment_status not in ESCALATED_ENROLMENTS:
+            continue
+        by_rule: dict[str, list[str]] = {}
+        for key, (status, rule_id) in evaluated[pid].items():
+            if key != OVERALL and crossed(before.get(key), status):
+                by_rule.setdefault(rule_id, []).append(key)
+        for rule_id, keys in by_rule.items():
+            await _escalate(tx, ctx, programme, standing, rule_id, keys, before, states[pid], now)
+    return found
 
 
 async def _escalate(tx: Tx, ctx: AppContext, programme: ProgrammeInfo, standing: Standing, rule_id: str,

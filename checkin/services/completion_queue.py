@@ -2,13 +2,15 @@
 
 Re-evaluating a participant reads their whole programme, too much for every check-in's
 transaction. Instead a mark leaves one pending COMPLETION row per person and programme (an
-insert that does nothing when one is already pending); the watcher fires it moments later.
-Being a row, it survives a crash, and a burst of marks costs one evaluation.
+insert that does nothing when one is already pending); the watcher fires it moments later,
+together with the others pending (see watcher.reevaluations), and deletes it. Being a row, it
+survives a crash, and a burst of marks costs one evaluation.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -17,10 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checkin.storage.tables import deadlines
 
 RULE_ID = "COMPLETION"
+COALESCE_SECONDS = 2.0
+"""How long a queued re-evaluation waits before it is due.
+
+A burst of marks (a session's QR check-ins, a tutor marking a register) then becomes one
+watcher pass that evaluates everyone it touched with a few reads per programme, instead of a
+pass per mark reading the programme each time. Completion standings move over days and
+weeks, so a few seconds' delay is immaterial; the first mark's time sets the due time (later
+marks find the row already there), so steady marking cannot hold an evaluation back.
+"""
+_PROGRAMME = re.compile(r":g(\d+):pending$")
 
 
 def pending_key(person_id: int, programme_id: int) -> str:
     return f"{RULE_ID}:p{person_id}:g{programme_id}:pending"
+
+
+def programme_of(key: str) -> int | None:
+    """The programme a pending key names, or None for a key not made by pending_key."""
+    found = _PROGRAMME.search(key)
+    return int(found.group(1)) if found else None
 
 
 async def queue_reevaluation(conn: AsyncConnection, org_id: int, session_id: int, person_id: int,
@@ -28,5 +46,5 @@ async def queue_reevaluation(conn: AsyncConnection, org_id: int, session_id: int
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     await conn.execute(insert(deadlines).values(
         org_id=org_id, session_id=session_id, rule_id=RULE_ID, person_id=person_id,
-        key=pending_key(person_id, programme_id), due_at=now, created_at=now,
+        key=pending_key(person_id, programme_id), due_at=now + timedelta(seconds=COALESCE_SECONDS), created_at=now,
     ).on_conflict_do_nothing(index_elements=[deadlines.c.key]))

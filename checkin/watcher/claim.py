@@ -68,9 +68,10 @@ def _not_held(now: datetime) -> sa.ColumnElement[bool]:
 _ORDER = (deadlines.c.fired_at, deadlines.c.due_at)
 
 
-def due_query(now: datetime, limit: int) -> sa.Select[Any]:
-    """Due, unfired rows, earliest first: a range scan of the (fired_at, due_at) index."""
-    return (sa.select(deadlines).where(_pending(), deadlines.c.due_at <= now, _not_held(now))
+def due_query(now: datetime, limit: int, *where: sa.ColumnElement[bool], due_by: datetime | None = None
+              ) -> sa.Select[Any]:
+    """Unfired rows due by `due_by` (by default now), earliest first: a range scan of the (fired_at, due_at) index."""
+    return (sa.select(deadlines).where(_pending(), deadlines.c.due_at <= (due_by or now), _not_held(now), *where)
             .order_by(*_ORDER, deadlines.c.id).limit(limit))
 
 
@@ -79,9 +80,10 @@ def next_due_query(now: datetime) -> sa.Select[Any]:
     return sa.select(deadlines.c.due_at).where(_pending(), _not_held(now)).order_by(*_ORDER).limit(1)
 
 
-async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
-    """Due, unfired rows, earliest first; on PostgreSQL locked for this transaction (others skip them)."""
-    query = due_query(now, limit)
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int, *where: sa.ColumnElement[bool],
+                    due_by: datetime | None = None) -> list[Any]:
+    """Due, unfired rows (those `where` also picks), earliest first; on PostgreSQL locked for this transaction."""
+    query = due_query(now, limit, *where, due_by=due_by)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list((await conn.execute(query)).all())

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from checkin.context import AppContext
+from checkin.services.completion_queue import RULE_ID as COMPLETION
 from checkin.storage.database import Tx
 from checkin.watcher.claim import Lease, new_holder, next_due
-from checkin.watcher.runner import Pass, fire_due
+from checkin.watcher.runner import QUEUE_LIMIT, Pass, fire_due
 
 log = logging.getLogger(__name__)
 WAKER = "watcher"
@@ -34,6 +35,7 @@ class WatcherStats:
     wakeups: int = 0
     passes: int = 0
     fired: int = 0
+    reevaluated: int = 0  # of those fired, queued completion re-evaluations (deleted once done, so rowless)
     failed: int = 0
     last_pass_at: datetime | None = None
     errors: int = 0
@@ -45,13 +47,14 @@ class Watcher:
     """One process's watcher; on SQLite it fires only while it holds the lease."""
 
     def __init__(self, ctx: AppContext, *, batch_size: int | None = None, cap_seconds: float = 30.0,
-                 lease_ttl: float = 60.0, holder: str | None = None) -> None:
+                 lease_ttl: float = 60.0, holder: str | None = None, queue_batch_size: int | None = None) -> None:
         self.ctx = ctx
         self.holder = holder or new_holder()
         # Small units: an alert is only seen once its unit commits, so a unit of n firings holds the first
         # one back by n-1 firings (~25 ms each), and on SQLite the writer is shared with the tablets. A
         # unit's own cost (one claim query and a commit) is small beside one firing's ~50 statements.
         self.batch_size = batch_size or BATCH_SIZE
+        self.queue_batch_size = queue_batch_size or QUEUE_LIMIT
         self.cap = cap_seconds
         self.lease = Lease(ctx.db, self.holder, lease_ttl) if ctx.db.sqlite else None
         self.stats = WatcherStats(holder=self.holder)
@@ -74,12 +77,13 @@ class Watcher:
 
             async def work(tx: Tx, now: datetime = now) -> Pass:
                 return await fire_due(tx, self.ctx, now, limit=self.batch_size, holder=self.holder,
-                                      lease=self.lease is not None)
+                                      lease=self.lease is not None, queue_limit=self.queue_batch_size)
 
             result = await self.ctx.db.write(work)
             fired_now = sum(1 for f in result.fired if f.fired)
             fired += fired_now
             self.stats.fired += fired_now
+            self.stats.reevaluated += sum(1 for f in result.fired if f.fired and f.rule_id == COMPLETION)
             self.last_claimed += result.claimed
             self.stats.failed += sum(1 for f in result.fired if not f.fired or f.result.get("outcome") == "failed")
             if result.lease_lost:
@@ -87,7 +91,7 @@ class Watcher:
                 if self.lease is not None:
                     self.lease.expires_at = None
                 break
-            if result.claimed < self.batch_size:
+            if not result.full:
                 break
         self.stats.passes += 1
         self.stats.last_pass_at = self.ctx.clock()

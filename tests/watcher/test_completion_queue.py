@@ -42,14 +42,16 @@ async def test_the_watcher_raises_the_crossing_alert_without_anyone_reevaluating
     assert (await states(ctx, w.person_id, w.programme_id))["PSW-MIN:coaching"] == "at_risk"
 
 
-async def test_a_fired_reevaluation_frees_its_key_so_the_next_mark_queues_again(ctx: AppContext,
-                                                                                 clock: DrivenClock) -> None:
+async def test_a_fired_reevaluation_leaves_no_row_so_the_next_mark_queues_again(ctx: AppContext,
+                                                                                clock: DrivenClock) -> None:
     w = await psw(ctx)
     await mark(ctx, w.sessions["coaching"][0], w.person_id, MarkStatus.PRESENT)
     clock.now = clock.now + timedelta(days=400)
     await Watcher(ctx).fire_due_now()
+    evaluated = await _completion_rows(ctx)
     await mark(ctx, w.sessions["coaching"][1], w.person_id, MarkStatus.PRESENT)
-    assert [fired for _, fired in await _completion_rows(ctx)] == [True, False]
+    assert (evaluated, [fired for _, fired in await _completion_rows(ctx)]) == ([], [False])
+    assert "overall" in await states(ctx, w.person_id, w.programme_id)
 
 
 async def test_cancelling_a_session_keeps_its_safeguarding_escalation(ctx: AppContext) -> None:

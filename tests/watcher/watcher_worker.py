@@ -2,7 +2,8 @@
 
     python -m tests.watcher.watcher_worker drain DATABASE_URL HOLDER START_AT_EPOCH BATCH_SIZE
         starts the watcher at START_AT (so several processes start together), stops once no due
-        deadline is left unfired, and prints {"holder": ..., "fired": n} as JSON;
+        deadline is left unfired (nor a queued re-evaluation, due a moment after the mark that
+        queued it), and prints {"holder": ..., "fired": n, "reevaluated": m} as JSON;
     python -m tests.watcher.watcher_worker hold DATABASE_URL
         starts the watcher, prints "ready" once it holds the SQLite lease, and runs until killed.
 """
@@ -15,6 +16,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from checkin.clock import system_clock
 from checkin.context import AppContext
 from checkin.live.hub import Hub
+from checkin.services.completion_queue import COALESCE_SECONDS
 from checkin.settings import Settings
 from checkin.storage.database import Database
 from checkin.storage.tables import deadlines
@@ -32,7 +35,8 @@ from checkin.watcher import Watcher, run_watcher
 async def due_unfired(db: Database) -> int:
     async with db.read() as conn:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(deadlines).where(
-            deadlines.c.fired_at.is_(None), deadlines.c.due_at <= system_clock()))).scalar_one())
+            deadlines.c.fired_at.is_(None),
+            deadlines.c.due_at <= system_clock() + timedelta(seconds=COALESCE_SECONDS)))).scalar_one())
 
 
 async def drain(watcher: Watcher, db: Database) -> None:
@@ -62,7 +66,8 @@ async def main(mode: str, url: str, holder: str | None, start_at: float, batch: 
             async with run_watcher(ctx, batch_size=batch, holder=holder) as watcher:
                 assert watcher is not None
                 await (drain(watcher, db) if mode == "drain" else hold(watcher))
-                return {"holder": watcher.holder, "fired": watcher.stats.fired}
+                return {"holder": watcher.holder, "fired": watcher.stats.fired,
+                        "reevaluated": watcher.stats.reevaluated}
     finally:
         await db.close()
 
