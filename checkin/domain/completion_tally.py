@@ -95,6 +95,9 @@ def percent(part: int, whole: int) -> float | None:
     return 100 * part / whole if whole else None
 
 
+_NONE = dict.fromkeys(Outcome, 0)  # iterating an Enum is slow, and every evaluation tallies
+
+
 @dataclass(frozen=True, slots=True)
 class Tally:
     """Counts of outcomes over some sessions; percentages are over decided sessions only."""
@@ -111,7 +114,7 @@ class Tally:
 
     @classmethod
     def of(cls, classified: Iterable[tuple[SessionRecord, Outcome]]) -> Tally:
-        counts = dict.fromkeys(Outcome, 0)
+        counts = dict(_NONE)
         left_early = present = 0
         for record, outcome in classified:
             counts[outcome] += 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkin.storage.prepared import Prepared
 from checkin.storage.tables import deadlines
 
 RULE_ID = "COMPLETION"
@@ -41,10 +43,16 @@ def programme_of(key: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _queue_insert(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(deadlines).values(rule_id=RULE_ID).on_conflict_do_nothing(index_elements=[deadlines.c.key])
+
+
+_QUEUE = Prepared(_queue_insert)  # every changed mark runs it (storage/prepared.py says why it is prepared)
+
+
 async def queue_reevaluation(conn: AsyncConnection, org_id: int, session_id: int, person_id: int,
                              programme_id: int, now: datetime) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(insert(deadlines).values(
-        org_id=org_id, session_id=session_id, rule_id=RULE_ID, person_id=person_id,
-        key=pending_key(person_id, programme_id), due_at=now + timedelta(seconds=COALESCE_SECONDS), created_at=now,
-    ).on_conflict_do_nothing(index_elements=[deadlines.c.key]))
+    await _QUEUE.run(conn, {"org_id": org_id, "session_id": session_id, "person_id": person_id,
+                            "key": pending_key(person_id, programme_id),
+                            "due_at": now + timedelta(seconds=COALESCE_SECONDS), "created_at": now})

@@ -15,9 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.storage.tables import completion_states
 
-# Rows per multi-row insert: at five parameters a row, well inside SQLite's (32,766 since 3.32) and asyncpg's limits.
-INSERT_CHUNK = 1000
-
 States = dict[str, str]  # status by stored key
 
 
@@ -32,6 +29,9 @@ async def stored_states(conn: AsyncConnection, person_ids: Collection[int], prog
     for r in rows:
         found[r.person_id][r.requirement] = r.status
     return dict(found)
+
+
+_INSERT_STATE = sa.insert(completion_states)
 
 
 async def save_states(conn: AsyncConnection, programme_id: int, changes: Mapping[int, tuple[States, States]],
@@ -59,8 +59,9 @@ async def save_states(conn: AsyncConnection, programme_id: int, changes: Mapping
     for key, people in gone.items():
         await conn.execute(sa.delete(completion_states).where(
             of_programme, completion_states.c.requirement == key, completion_states.c.person_id.in_(people)))
-    for start in range(0, len(inserts), INSERT_CHUNK):
-        await conn.execute(sa.insert(completion_states).values(inserts[start:start + INSERT_CHUNK]))
+    if inserts:
+        # executemany of one statement: a multi-row VALUES is compiled anew for every length
+        await conn.execute(_INSERT_STATE, inserts)
     for (key, status), people in updates.items():
         await conn.execute(sa.update(completion_states).where(
             of_programme, completion_states.c.requirement == key, completion_states.c.person_id.in_(people))

@@ -40,16 +40,15 @@ from checkin.watcher.rule_context import load_alert_status, load_org, load_rule_
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-QUEUE_LIMIT = 500
+QUEUE_LIMIT = 50
 """Queued completion re-evaluations a unit takes, besides its `limit` deadlines (loop.BATCH_SIZE).
 
 They are claimed apart because they cost so differently: fired together they come to a few
 statements per programme whatever the number of people, while each deadline is ~50 statements
-of its own. On the check-in bench's world (programmes of 20 sessions and 8,000 people), 500 to
-a unit over 10 programmes cost ~0.2 ms of CPU a person and ~90 ms a unit on SQLite (one by one,
-5 ms a person); smaller units cost more a person, larger ones hold SQLite's writer from the
-tablets for longer. Steady check-ins at ~1,000 a second fill one COALESCE_SECONDS window with
-~2,000: four units.
+of its own. The unit size is a trade between cost and stall. On SQLite a unit holds the one
+writer, so every check-in behind it waits for it: on the check-in bench's world a unit of 500
+took ~90 ms alone and 200+ ms under load (check-in p99 ~500 ms), one of 50 (claimed session by
+session, so they share programmes) ~20 ms alone, about 0.35 ms a person against 5 ms one by one.
 """
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
 # A safeguarding alert outside any session still escalates, on the catalogue's defaults.
@@ -102,7 +101,8 @@ async def fire_due(tx: Tx, ctx: AppContext, now: datetime, *, limit: int, holder
         return Pass(0, [], lease_lost=True)
     queue = deadlines.c.rule_id == completion_queue.RULE_ID
     rows = await claim_due(tx.conn, now, limit, sa.not_(queue))
-    queued = await claim_due(tx.conn, now, queue_limit, queue, due_by=now + timedelta(seconds=COALESCE_SECONDS))
+    queued = await claim_due(tx.conn, now, queue_limit, queue, due_by=now + timedelta(seconds=COALESCE_SECONDS),
+                            by_session=True)
     fired = [await fire_claimed(tx, ctx, row, now, holder) for row in rows]
     together = await fire_reevaluations(tx, ctx, queued, now)
     if together is None:
