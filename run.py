@@ -9,7 +9,7 @@ import sys
 
 import uvicorn
 
-from checkin.app import create_app
+from checkin.app import create_app, settle_heap
 from checkin.settings import Settings, SettingsError
 
 
@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines:
             print(line)
     print(f"checkin serving on http://{settings.host}:{settings.port}/  (Ctrl+C stops)", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+    app = create_app(settings)
+    settle_heap()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 ws_per_message_deflate=False, proxy_headers=False)
     return 0
 

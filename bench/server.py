@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checkin.app import create_app
+from checkin.app import create_app, settle_heap
 from checkin.context import AppContext
 from checkin.settings import Settings
 from checkin.storage import events
@@ -114,7 +114,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env(None, host=args.host, port=args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(bench_app(settings), host=args.host, port=args.port, log_level="warning",
+    app = bench_app(settings)
+    settle_heap()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 ws_per_message_deflate=False, proxy_headers=False, backlog=4096,
                 **({"http": "h11", "loop": "asyncio"} if args.plain else {}))
 

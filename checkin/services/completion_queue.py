@@ -21,6 +21,7 @@ from checkin.storage.prepared import Prepared
 from checkin.storage.tables import deadlines
 
 RULE_ID = "COMPLETION"
+QUEUED = "watcher-queue"  # the waker to call after a commit that queued one (ctx.wake)
 COALESCE_SECONDS = 2.0
 """How long a queued re-evaluation waits before it is due.
 

@@ -29,7 +29,7 @@ from checkin.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.principal import Principal
 from checkin.domain.rules.policy import Policy
-from checkin.services.completion_queue import queue_reevaluation
+from checkin.services.completion_queue import QUEUED, queue_reevaluation
 from checkin.services.snapshots import policy_of
 from checkin.storage import events
 from checkin.storage.audit import record
@@ -302,6 +302,6 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
         "mark": after, "recorded": recorded}, now)
     if changed:
         await queue_reevaluation(conn, session.org_id, session_id, person_id, session.programme_id, now)
+        tx.after_commit(lambda: ctx.wake(QUEUED))
     tx.after_commit(lambda: ctx.hub.publish(channel, event))
-    tx.after_commit(lambda: ctx.wake("watcher"))
     return MarkResult(history_id, False, after, changed, late_entry, int(event["seq"]))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from checkin.context import AppContext
+from checkin.services.completion_queue import COALESCE_SECONDS, QUEUED
 from checkin.services.completion_queue import RULE_ID as COMPLETION
 from checkin.storage.database import Tx
 from checkin.watcher.claim import Lease, new_holder, next_due
@@ -60,9 +61,19 @@ class Watcher:
         self.stats = WatcherStats(holder=self.holder)
         self.last_claimed = 0
         self._woken = asyncio.Event()
+        self._sleep_ends: float | None = None  # the loop time a sleep ends, while sleeping
 
     def wake(self) -> None:
         self._woken.set()
+
+    def wake_for_queue(self) -> None:
+        """A re-evaluation was queued: wake only if sleeping past its due time.
+
+        Every changed mark queues one, hundreds a second under load; each full wake-up costs a
+        read of the earliest due time, which a watcher already waking sooner does not need.
+        """
+        if self._sleep_ends is None or self._sleep_ends > asyncio.get_running_loop().time() + COALESCE_SECONDS:
+            self._woken.set()
 
     async def fire_due_now(self) -> int:
         """One pass: fires everything due by the clock's now, unit by unit; returns how many fired.
@@ -155,9 +166,13 @@ class Watcher:
         """Until woken or `seconds` pass; asyncio.timeout, as 3.11's wait_for can swallow a cancellation."""
         if seconds <= 0:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._woken.wait()
+        self._sleep_ends = asyncio.get_running_loop().time() + seconds
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._woken.wait()
+        finally:
+            self._sleep_ends = None
 
     async def stop(self) -> None:
         if self.lease is not None and self.stats.lease_held:
@@ -175,6 +190,7 @@ async def run_watcher(ctx: AppContext, *, batch_size: int | None = None, cap_sec
         return
     watcher = Watcher(ctx, batch_size=batch_size, cap_seconds=cap_seconds, lease_ttl=lease_ttl, holder=holder)
     ctx.wakers[WAKER] = watcher.wake
+    ctx.wakers[QUEUED] = watcher.wake_for_queue
     ctx.extras[WAKER] = watcher
     task = asyncio.create_task(watcher.run(), name="checkin-watcher")
     try:
@@ -187,6 +203,8 @@ async def run_watcher(ctx: AppContext, *, batch_size: int | None = None, cap_sec
             log.error("the watcher stopped on an error", exc_info=task.exception())
         if ctx.wakers.get(WAKER) == watcher.wake:
             del ctx.wakers[WAKER]
+        if ctx.wakers.get(QUEUED) == watcher.wake_for_queue:
+            del ctx.wakers[QUEUED]
         ctx.extras.pop(WAKER, None)
         await watcher.stop()
 

@@ -13,6 +13,7 @@ from checkin.context import AppContext
 from checkin.domain.errors import Conflict, Forbidden, Invalid
 from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.principal import Principal
+from checkin.services.completion_queue import QUEUED
 from checkin.services.marking import MarkResult, record_mark
 from checkin.storage.database import Tx
 from checkin.storage.tables import audit_log, events, mark_history, marks, sessions
@@ -243,13 +244,13 @@ async def test_a_tutor_cannot_mark_a_session_they_do_not_teach(room: Room) -> No
 async def test_each_mark_is_published_on_the_session_channel_after_commit(room: Room) -> None:
     sub = room.ctx.hub.subscribe(f"session:{room.session_id}")
     woken: list[str] = []
-    room.ctx.wakers["watcher"] = lambda: woken.append("watcher")
+    room.ctx.wakers[QUEUED] = lambda: woken.append(QUEUED)
     first = await mark(room, room.ava, at=at(1))
     second = await mark(room, room.ben, MarkStatus.LATE, at=at(2))
     got: list[Any] = [sub.queue.get_nowait(), sub.queue.get_nowait()]
     assert [(e["type"], e["seq"], e["data"]["person_id"]) for e in got] == [("mark", 1, room.ava),
                                                                             ("mark", 2, room.ben)]
-    assert (first.seq, second.seq, woken) == (1, 2, ["watcher", "watcher"])
+    assert (first.seq, second.seq, woken) == (1, 2, [QUEUED, QUEUED])
 
 
 async def test_a_qr_check_in_is_published_as_a_checkin_event(room: Room) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from checkin.clock import DrivenClock
 from checkin.context import AppContext
+from checkin.services.completion_queue import COALESCE_SECONDS
 from checkin.watcher.loop import Watcher, run_watcher
 from tests.watcher.scenarios import alerts_of, ap_session
 
@@ -73,3 +74,25 @@ async def _passes(watcher: Watcher, n: int) -> bool:
 
 async def _has_alert(ctx: AppContext, session_id: int) -> bool:
     return bool(await alerts_of(ctx, session_id, "AP-NOSHOW"))
+
+
+async def _sleeping(watcher: Watcher, seconds: float) -> asyncio.Task[None]:
+    task = asyncio.create_task(watcher._sleep(seconds))
+    await asyncio.sleep(0)  # let it start sleeping
+    return task
+
+
+async def test_a_queued_reevaluation_wakes_a_watcher_sleeping_past_its_due_time(ctx: AppContext) -> None:
+    watcher = Watcher(ctx, cap_seconds=30.0)
+    sleeping = await _sleeping(watcher, 30.0)
+    watcher.wake_for_queue()
+    await asyncio.wait_for(sleeping, 1.0)
+
+
+async def test_a_queued_reevaluation_leaves_a_watcher_waking_sooner_asleep(ctx: AppContext) -> None:
+    watcher = Watcher(ctx, cap_seconds=30.0)
+    sleeping = await _sleeping(watcher, COALESCE_SECONDS / 2)
+    watcher.wake_for_queue()
+    await asyncio.sleep(0.05)
+    assert not sleeping.done()
+    sleeping.cancel()
