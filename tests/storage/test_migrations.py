@@ -15,6 +15,7 @@ from checkin.storage.migrate import alembic_config, upgrade
 from checkin.storage.tables import (
     audit_log,
     contacts,
+    deadlines,
     legal_holds,
     mark_history,
     marks,
@@ -139,3 +140,21 @@ async def test_after_the_upgrade_the_old_audit_entries_cannot_be_changed(engine:
     async with engine.connect() as conn:
         actors = (await conn.execute(sa.select(audit_log.c.actor))).scalars().all()
     assert actors == ["Tess Tutor (tutor)"]
+
+
+@both_backends
+async def test_the_upgrade_clears_evaluated_completion_rows_and_keeps_pending_ones(engine: AsyncEngine) -> None:
+    await upgrade(engine, "head")
+    await _downgrade(engine, "0003")
+    await _fill(engine)
+    async with engine.begin() as conn:
+        org = (await conn.execute(sa.select(organisations.c.id))).scalar_one()
+        rows = [("COMPLETION:p1:g1:7", NOW), ("COMPLETION:p2:g1:pending", NOW), ("COMPLETION:p3:g1:pending", None),
+                ("AP-NOSHOW:1:1", NOW)]
+        for key, fired in rows:
+            await conn.execute(sa.insert(deadlines).values(org_id=org, rule_id=key.split(":")[0], key=key,
+                                                           due_at=NOW, fired_at=fired, created_at=NOW))
+    await upgrade(engine, "head")
+    async with engine.connect() as conn:
+        left = (await conn.execute(sa.select(deadlines.c.key).order_by(deadlines.c.key))).scalars().all()
+    assert left == ["AP-NOSHOW:1:1", "COMPLETION:p3:g1:pending"]
