@@ -130,10 +130,10 @@ async def scan(ctx: AppContext, session_id: int, token: str, direction: Directio
         assert facts is not None  # a genuine code for this id means the session exists
         if who.person_id is None or who.org_id != facts.org_id:
             return identify_needed(ctx, facts, who, now)
-        refused = outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now)
-        if isinstance(refused, CheckinRefused) and refused.code == Outcome.NOT_ON_ROSTER.value:
+        outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now)
+        if isinstance(outcome, CheckinRefused) and outcome.code == Outcome.NOT_ON_ROSTER.value:
             # "Not you?" on the phone can then identify as someone else without scanning again
-            refused.details["ticket"] = identify_needed(ctx, facts, who, now).details["ticket"]
+            outcome.details["ticket"] = identify_needed(ctx, facts, who, now).details["ticket"]
         return outcome
 
     return _raised(await ctx.db.write(work))

@@ -13,11 +13,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkin.storage.prepared import Prepared
+from checkin.storage.prepared import Prepared, dialect_insert
 from checkin.storage.tables import deadlines
 
 RULE_ID = "COMPLETION"
@@ -45,8 +43,8 @@ def programme_of(key: str) -> int | None:
 
 
 def _queue_insert(dialect: str) -> Any:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(deadlines).values(rule_id=RULE_ID).on_conflict_do_nothing(index_elements=[deadlines.c.key])
+    stmt = dialect_insert(dialect, deadlines).values(rule_id=RULE_ID)
+    return stmt.on_conflict_do_nothing(index_elements=[deadlines.c.key])
 
 
 _QUEUE = Prepared(_queue_insert)  # every changed mark runs it (storage/prepared.py says why it is prepared)

@@ -6,11 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkin.storage.prepared import Prepared
+from checkin.storage.prepared import Prepared, dialect_insert
 from checkin.storage.tables import channels, events
 
 NOTIFY_CHANNEL = "checkin_events"
@@ -25,8 +23,7 @@ def org_channel(org_id: int) -> str:
 
 
 def _next_seq(dialect: str) -> Any:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(channels).values(name=sa.bindparam("channel", type_=sa.String()), last_seq=1)
+    stmt = dialect_insert(dialect, channels).values(name=sa.bindparam("channel", type_=sa.String()), last_seq=1)
     return stmt.on_conflict_do_update(index_elements=[channels.c.name],
                                       set_={"last_seq": channels.c.last_seq + 1}).returning(channels.c.last_seq)
 

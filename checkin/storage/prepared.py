@@ -12,12 +12,16 @@ SQLAlchemy as usual: there the round trip to the server is the cost, not the lay
 
 from __future__ import annotations
 
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
@@ -105,7 +109,16 @@ class Prepared:
             if value is _REQUIRED:
                 raise KeyError(f"no value for the parameter {name!r}")
             values.append(value if process is None else process(value))
-        return compiled, driver_connection(conn).execute(compiled.sql, values)
+        try:
+            return compiled, driver_connection(conn).execute(compiled.sql, values)
+        except sqlite3.Error as exc:
+            # raised as SQLAlchemy would (IntegrityError, OperationalError...), so callers catch one kind
+            raise DBAPIError.instance(compiled.sql, values, exc, sqlite3.Error) from exc
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """The dialect's own INSERT for `table`, which can say ON CONFLICT (an upsert is spelt per dialect)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def driver_connection(conn: AsyncConnection) -> Any:

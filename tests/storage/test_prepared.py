@@ -76,3 +76,15 @@ async def test_a_missing_parameter_is_refused_before_anything_runs(tmp_path) -> 
                 await _READ.first(conn, {})
     finally:
         await database.close()
+
+
+@both_backends
+async def test_a_prepared_write_breaking_a_constraint_raises_sqlalchemys_integrity_error(db: Database) -> None:
+    org_id = await _new_org(db)
+
+    async def work(tx: Tx) -> None:
+        await _INSERT.scalar(tx.conn, {"id": org_id, "name": "Copy", "created_at": NOW, "safeguarding_chain": [],
+                                       "bank_holidays": []})
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await db.write(work)
