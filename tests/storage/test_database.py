@@ -17,14 +17,6 @@ from tests.conftest import both_backends
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await database.start()
-    yield database
-    await database.close()
-
-
 async def _insert_org(tx: Tx, name: str) -> int:
     stmt = sa.insert(organisations).values(name=name, safeguarding_chain=[], bank_holidays=[], created_at=NOW)
     return int((await tx.conn.execute(stmt.returning(organisations.c.id))).scalar_one())

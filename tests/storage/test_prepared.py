@@ -20,14 +20,6 @@ _READ = Prepared(sa.select(organisations.c.id, organisations.c.name.label("title
 _RENAME = Prepared(sa.update(organisations).where(organisations.c.id == sa.bindparam("org_id")))
 
 
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await database.start()
-    yield database
-    await database.close()
-
-
 async def _new_org(db: Database) -> int:
     async def work(tx: Tx) -> int:
         return int(await _INSERT.scalar(tx.conn, {"name": "Northfield Tutors", "created_at": NOW,
