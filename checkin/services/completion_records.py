@@ -175,12 +175,21 @@ def make_record(session: Any, mark: Any | None, notice: Any | None, caught_up: b
 
 async def load_standings(conn: AsyncConnection, programme: ProgrammeInfo, now: datetime,
                          person_ids: Collection[int] | None = None) -> list[Standing]:
-    """Every participant's standing (or those asked for), sorted by last name: enrolled or on a roster."""
-    session_rows = (await conn.execute(sa.select(sessions).where(sessions.c.programme_id == programme.id)
+    """Every participant's standing (or those asked for), sorted by last name: enrolled or on a roster.
+
+    For the people asked for, only the sessions on their rosters are read: a standing is made
+    of a person's own sessions, and a programme may run thousands (the watcher re-evaluates a
+    few people after each burst of marks).
+    """
+    wanted = set(person_ids) if person_ids is not None else None
+    of_programme = sessions.c.programme_id == programme.id
+    if wanted is not None:
+        theirs = sa.select(roster.c.session_id).where(roster.c.person_id.in_(wanted))
+        of_programme = sa.and_(of_programme, sessions.c.id.in_(theirs))
+    session_rows = (await conn.execute(sa.select(sessions).where(of_programme)
                                        .order_by(sessions.c.starts_at, sessions.c.id))).all()
     by_id = {s.id: s for s in session_rows}
     ids = list(by_id)
-    wanted = set(person_ids) if person_ids is not None else None
 
     def only(column: Any) -> Any:
         return column.in_(wanted) if wanted is not None else sa.true()

@@ -75,7 +75,10 @@ def due_query(now: datetime, limit: int, *where: sa.ColumnElement[bool], due_by:
     `by_session` takes them session by session instead (the earliest session first), so that a
     unit's rows share programmes: queued re-evaluations cost a few reads per programme.
     """
-    order = (deadlines.c.session_id, *_ORDER) if by_session else _ORDER
+    # "+ 0": ordered by the bare column, SQLite's plan scans the session_id index in order
+    # through every pending row (EXPLAIN, 100,000 pending); as an expression it sorts only the
+    # due rows the (fired_at, due_at) index range gives, a few thousand at most.
+    order = (deadlines.c.session_id + 0, *_ORDER) if by_session else _ORDER
     return (sa.select(deadlines).where(_pending(), deadlines.c.due_at <= (due_by or now), _not_held(now), *where)
             .order_by(*order, deadlines.c.id).limit(limit))
 
