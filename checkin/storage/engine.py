@@ -86,10 +86,12 @@ def create_engine(url: str, *, writer: bool = False, pool_size: int = 10) -> Asy
     begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
     # journal_mode may wait for a lock once, at connect; only then does the writer stop waiting.
     busy_ms = 0 if writer else READER_BUSY_TIMEOUT_S * 1000
-    # A 32 MB page cache per connection (SQLite's default is 2 MB): the indexes a check-in
-    # touches then stay in memory, instead of being read again from the OS on every insert.
+    # The one writer gets a 32 MB page cache (SQLite's default is 2 MB): the indexes every
+    # check-in's inserts touch then stay in memory instead of being read again from the OS.
+    # Readers, up to a pool of them, keep the default, so memory stays bounded.
+    cache_kib = 32768 if writer else 2000
     pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "wal_autocheckpoint=0",
-               f"busy_timeout={busy_ms}", "cache_size=-32768")
+               f"busy_timeout={busy_ms}", f"cache_size=-{cache_kib}")
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
