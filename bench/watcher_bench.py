@@ -1,7 +1,7 @@
 """Watcher benchmark: lateness of firings under a burst, and CPU while idle, with many deadlines pending.
 
     python bench/watcher_bench.py                      # SQLite in a temporary directory
-    python bench/watcher_bench.py --url postgresql+asyncpg://user@127.0.0.1:5432/db   # an empty database
+    python bench/watcher_bench.py --url postgresql+asyncpg://user@127.0.0.1:5432/postgres   # a fresh database there
 
 It writes `--pending` deadlines (default 100,000), of which `--due` (default 1,000) are AP-NOSHOW
 deadlines for sessions with one unmarked pupil each, falling due evenly across one minute; the
@@ -29,6 +29,8 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from checkin_bench import fresh_postgres
 
 from checkin.clock import system_clock
 from checkin.context import AppContext
@@ -211,11 +213,15 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="", help="database URL (default: a new SQLite file)")
+    parser.add_argument("--url", default="", help="a PostgreSQL server URL (a fresh database is made on it and "
+                        "dropped afterwards; default: a new SQLite file)")
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--batch", type=int, default=None, help="deadlines per firing unit (default: the watcher's)")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--setup-seconds", type=float, default=45.0, help="time allowed to write the data")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    with fresh_postgres(arguments.url) as fresh_url:
+        arguments.url = fresh_url or ""
+        asyncio.run(main(arguments))
