@@ -440,3 +440,20 @@ async def test_a_long_element_is_stored_under_its_cut_key(ctx: AppContext) -> No
     stored = await states(ctx, person_id, programme_id)
     assert stored[state_key(f"PSW-MIN:{element}")] == "cannot_complete"
     assert all(len(k) <= 40 for k in stored)
+
+
+async def test_a_standing_read_for_one_person_matches_theirs_read_with_the_whole_programme(ctx: AppContext) -> None:
+    w = await psw(ctx)
+    other = await factories.person(ctx, "Omar", "Bello")
+    await enrol(ctx, other, w.programme_id)
+    for n in range(3):  # sessions the first participant is not on, one of them missed by the other
+        sid = await factories.session(ctx, w.programme_id, week(n, 2), element="coaching", person_ids=(other,))
+        await mark(ctx, sid, other, MarkStatus.ABSENT_UNAUTHORISED if n == 0 else MarkStatus.PRESENT)
+    await mark(ctx, w.sessions["coaching"][0], w.person_id, MarkStatus.ABSENT_UNAUTHORISED)
+    async with ctx.db.read() as conn:
+        programme = await load_programme(conn, w.programme_id)
+        everyone = {s.person.id: s for s in await load_standings(conn, programme, NOW)}
+    alone = await standing(ctx, w.person_id, w.programme_id)
+    assert [a.session.id for a in alone.items] == [a.session.id for a in everyone[w.person_id].items]
+    assert alone.result == everyone[w.person_id].result
+    assert len(everyone[other].items) == 3
