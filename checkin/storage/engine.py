@@ -90,8 +90,13 @@ def create_engine(url: str, *, writer: bool = False, pool_size: int = 10) -> Asy
     # check-in's inserts touch then stay in memory instead of being read again from the OS.
     # Readers, up to a pool of them, keep the default, so memory stays bounded.
     cache_kib = 32768 if writer else 2000
+    # Each unit of a group commit is a savepoint, whose journal of the pages it changes spills
+    # from memory to a temporary file past 64 KB: a check-in's unit passes that, and writing
+    # the file cost more than its statements did. The writer keeps it in memory (it holds one
+    # unit's pages at a time, released with the unit).
+    temp_store = ("temp_store=MEMORY",) if writer else ()
     pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "wal_autocheckpoint=0",
-               f"busy_timeout={busy_ms}", f"cache_size=-{cache_kib}")
+               f"busy_timeout={busy_ms}", f"cache_size=-{cache_kib}", *temp_store)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

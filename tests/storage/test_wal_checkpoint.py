@@ -48,6 +48,57 @@ async def test_a_checkpoint_copies_every_committed_frame_into_the_database(tmp_p
     assert (busy, frames > 0, copied) == (0, True, frames)
 
 
+async def test_the_writer_keeps_its_savepoint_journals_in_memory(tmp_path: Path) -> None:
+    db = await _started(tmp_path)
+    try:
+        async with db.writer_engine.connect() as conn:
+            temp_store = (await conn.exec_driver_sql("PRAGMA temp_store")).scalar()
+    finally:
+        await db.close()
+    assert temp_store == 2  # MEMORY
+
+
+def _frames(path: Path) -> int:
+    """Frames in the WAL now, as a passive checkpoint from another connection reports them."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        return int(other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        other.close()
+
+
+async def test_after_a_checkpoint_the_next_write_starts_the_log_from_its_beginning(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9)
+    try:
+        for _ in range(20):
+            await db.write(_insert_org)
+        _, before, _ = await db.checkpoint()
+        await db.write(_insert_org)
+        after = _frames(tmp_path / "w.db")
+    finally:
+        await db.close()
+    assert (db.restarts, after < before) == (1, True)
+
+
+async def test_a_reader_on_an_old_snapshot_makes_the_restart_wait_for_the_next_checkpoint(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9)
+    reader = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    try:
+        await db.write(_insert_org)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM organisations").fetchone()  # holds the snapshot with that frame
+        await db.write(_insert_org)
+        await db.checkpoint()
+        await db.write(_insert_org)  # the writer is not held up by the restart that gave up
+        reader.execute("COMMIT")
+        restarted_while_read = db.restarts
+        await db.checkpoint()
+    finally:
+        reader.close()
+        await db.close()
+    assert (restarted_while_read, db.restarts) == (0, 1)
+
+
 async def test_the_background_task_checkpoints_once_enough_units_have_committed(tmp_path: Path) -> None:
     db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=5)
     try:
