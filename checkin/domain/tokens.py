@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import struct
@@ -89,6 +90,7 @@ class DeviceIdentity:
     issued_at: datetime
 
 
+@functools.lru_cache(maxsize=1024)  # every scan derives two keys; a device's ticket key, one per phone
 def derive_key(secret: bytes, purpose: str) -> bytes:
     """Derive the key for one purpose from the application secret."""
     if not secret:

@@ -130,7 +130,7 @@ async def scan(ctx: AppContext, session_id: int, token: str, direction: Directio
         assert facts is not None  # a genuine code for this id means the session exists
         if who.person_id is None or who.org_id != facts.org_id:
             return identify_needed(ctx, facts, who, now)
-        outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now)
+        outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now, read_here=True)
         if isinstance(outcome, CheckinRefused) and outcome.code == Outcome.NOT_ON_ROSTER.value:
             # "Not you?" on the phone can then identify as someone else without scanning again
             outcome.details["ticket"] = identify_needed(ctx, facts, who, now).details["ticket"]
@@ -190,10 +190,13 @@ def _raised(outcome: ScanResult | CheckinRefused) -> ScanResult:
 
 async def check_in_unit(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id: int, direction: Direction,
                         who: Scanner, now: datetime, *, source: MarkSource = MarkSource.QR,
-                        actor: Principal | None = None) -> ScanResult | CheckinRefused:
-    """One scan's check-in inside the caller's unit of work; a refusal is stored and returned."""
+                        actor: Principal | None = None, read_here: bool = False) -> ScanResult | CheckinRefused:
+    """One scan's check-in inside the caller's unit of work; a refusal is stored and returned.
+
+    `read_here` says `facts` was read in this same transaction, so its session row is current.
+    """
     conn = tx.conn
-    subject = await load_subject(conn, facts.info.id, person_id)
+    subject = await load_subject(conn, facts.info.id, person_id, facts.row if read_here else None)
     on_roster = subject.rostered and not subject.deleted
     existing = _current(subject.current)
     decision = decide_checkin(now, facts.info, frozenset({person_id}) if on_roster else frozenset(), person_id,

@@ -76,7 +76,7 @@ def register_closes_at(session: Any, policy: Policy) -> datetime:
 _SESSION_ROW = Prepared(
     sa.select(sessions, programmes.c.name.label("programme_name"), programmes.c.code_set,
               programmes.c.policy, programmes.c.preset, programmes.c.reasons,
-              programmes.c.grace_minutes.label("programme_grace"))
+              programmes.c.grace_minutes.label("programme_grace"), programmes.c.qr_rotation_seconds)
     .join(programmes, programmes.c.id == sessions.c.programme_id)
     .where(sessions.c.id == sa.bindparam("session_id")))
 # The roster row (locked: it serialises marks for one person on PostgreSQL; SQLite has one
@@ -99,9 +99,14 @@ _SUPERSEDE = Prepared(sa.update(mark_history).where(mark_history.c.id == sa.bind
                       .values(superseded=True))
 
 
+async def find_session_row(conn: AsyncConnection, session_id: int) -> Any | None:
+    """The session joined with what marking and check-in need from its programme, or None."""
+    return await _SESSION_ROW.first(conn, {"session_id": session_id})
+
+
 async def session_row(conn: AsyncConnection, session_id: int) -> Any:
-    """The session joined with what marking needs from its programme; NotFound when absent."""
-    row = await _SESSION_ROW.first(conn, {"session_id": session_id})
+    """The session as find_session_row reads it; NotFound when absent."""
+    row = await find_session_row(conn, session_id)
     if row is None:
         raise NotFound("not_found", "No such session.")
     return row
@@ -118,9 +123,14 @@ class Subject:
     current: Any | None  # the current mark with its history row's late_entry and its author's name
 
 
-async def load_subject(conn: AsyncConnection, session_id: int, person_id: int) -> Subject:
-    """Reads (and on PostgreSQL locks) what a mark for this person needs; NotFound without the session."""
-    session = await session_row(conn, session_id)
+async def load_subject(conn: AsyncConnection, session_id: int, person_id: int, session: Any | None = None
+                       ) -> Subject:
+    """Reads (and on PostgreSQL locks) what a mark for this person needs; NotFound without the session.
+
+    `session` is the session row when this transaction has already read it (find_session_row).
+    """
+    if session is None:
+        session = await session_row(conn, session_id)
     row = await _SUBJECT.first(conn, {"session_id": session_id, "person_id": person_id})
     if row is None:
         return Subject(session, False, False, "", None)

@@ -8,7 +8,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.context import AppContext
@@ -24,9 +23,7 @@ from checkin.domain.tokens import (
     rotation_window,
     verify_scan_token,
 )
-from checkin.services.marking import programme_policy
-from checkin.storage.prepared import Prepared
-from checkin.storage.tables import programmes, sessions
+from checkin.services.marking import find_session_row, programme_policy
 
 Direction = Literal["in", "out"]
 OPENS_MINUTES_BEFORE = 60
@@ -43,6 +40,7 @@ class SessionFacts:
     grace_minutes: int
     rotation_s: int
     location: str
+    row: Any  # the row it was made from (marking.find_session_row), current in the transaction that read it
 
     def day(self, now: datetime) -> date:
         """The local day a code is bound to."""
@@ -92,16 +90,9 @@ def _enum(kind: Any, value: str, default: Any) -> Any:
         return default
 
 
-# Every scan reads it (prepared.py says why it is prepared).
-_SESSION_FACTS = Prepared(
-    sa.select(sessions, programmes.c.policy, programmes.c.preset, programmes.c.qr_rotation_seconds,
-              programmes.c.grace_minutes.label("programme_grace"))
-    .join(programmes, programmes.c.id == sessions.c.programme_id)
-    .where(sessions.c.id == sa.bindparam("session_id")))
-
-
 async def load_session(conn: AsyncConnection, session_id: int, fallback_zone: str) -> SessionFacts | None:
-    row = await _SESSION_FACTS.first(conn, {"session_id": session_id})
+    """The session's facts, read as marking reads it, so a scan's unit of work reads the session once."""
+    row = await find_session_row(conn, session_id)
     if row is None:
         return None
     info = SessionInfo(row.id, row.title, _enum(SessionKind, row.kind, SessionKind.GROUP),
@@ -111,7 +102,7 @@ async def load_session(conn: AsyncConnection, session_id: int, fallback_zone: st
     # the same grace the register applies when it works out minutes late
     grace = row.programme_grace or programme_policy(row.policy, row.preset).grace_minutes
     return SessionFacts(info, row.org_id, _zone(row.timezone, fallback_zone), grace,
-                        max(1, row.qr_rotation_seconds or 15), row.location)
+                        max(1, row.qr_rotation_seconds or 15), row.location, row)
 
 
 def checkin_url(base_url: str, session_id: int, token: str, direction: Direction = "in") -> str:
