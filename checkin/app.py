@@ -60,11 +60,15 @@ log = logging.getLogger(__name__)
 
 
 def apis() -> list[Api]:
-    """Every module's endpoints; a route not listed here is not served."""
+    """Every module's endpoints; a route not listed here is not served.
+
+    Starlette tries routes in order, about a microsecond each: the phones' check-in
+    routes, the peak's hottest path, come first (at 46th a scan spent ~50 µs finding its route).
+    """
     return [
-        auth_routes.api, import_routes.api, register_routes.api,
+        checkin_routes.api, auth_routes.api, import_routes.api, register_routes.api,
         admin_routes.api, programme_routes.api, session_routes.api, people_routes.api,
-        deadline_routes.api, checkin_routes.api, audit_routes.api, privacy_routes.api,
+        deadline_routes.api, audit_routes.api, privacy_routes.api,
         alert_routes.api, alert_socket.api, followup_routes.api, events_routes.api,
         notice_routes.api, report_routes.api, zoom_routes.api,
     ]
