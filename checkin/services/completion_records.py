@@ -32,6 +32,7 @@ from checkin.domain.model import CancelledBy, Category, MarkStatus, SessionStatu
 from checkin.domain.rules.cancellation import CancellationEffect, cancellation_effect
 from checkin.domain.rules.policy import Policy
 from checkin.services.marking import programme_policy
+from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import (
     catch_ups,
     enrolments,
@@ -102,13 +103,16 @@ class Standing:
         return f"{self.person.first_name} {self.person.last_name}".strip()
 
 
+_PROGRAMME = Prepared(  # the watcher reads it for every programme it re-evaluates
+    sa.select(programmes, organisations.c.timezone)
+    .join(organisations, organisations.c.id == programmes.c.org_id)
+    .where(programmes.c.id == sa.bindparam("programme", type_=sa.Integer()),
+           sa.or_(sa.bindparam("org", type_=sa.Integer()).is_(None),
+                  programmes.c.org_id == sa.bindparam("org", type_=sa.Integer()))))
+
+
 async def load_programme(conn: AsyncConnection, programme_id: int, org_id: int | None = None) -> ProgrammeInfo:
-    query = (sa.select(programmes, organisations.c.timezone)
-             .join(organisations, organisations.c.id == programmes.c.org_id)
-             .where(programmes.c.id == programme_id))
-    if org_id is not None:
-        query = query.where(programmes.c.org_id == org_id)
-    row = (await conn.execute(query)).first()
+    row = await _PROGRAMME.first(conn, {"programme": programme_id, "org": org_id})
     if row is None:
         raise NotFound("not_found", f"There is no programme {programme_id}.")
     try:
@@ -173,6 +177,55 @@ def make_record(session: Any, mark: Any | None, notice: Any | None, caught_up: b
         future=session.starts_at > now)
 
 
+@dataclass(frozen=True)
+class _StandingReads:
+    """The reads a standing is made of, for a whole programme or for the people named in `people`."""
+
+    sessions: Prepared
+    roster: Prepared
+    enrolments: Prepared
+    catch_ups: Prepared
+    marks: Prepared
+    notices: Prepared
+
+
+def _standing_reads(theirs: bool) -> _StandingReads:
+    """Prepared statements (the watcher runs them after every burst of marks); `theirs` limits them to `people`."""
+    def only(column: Any, dialect: str) -> sa.ColumnElement[bool]:
+        return in_ids(column, "people", dialect) if theirs else sa.true()
+
+    def of_sessions(column: Any, dialect: str) -> sa.ColumnElement[bool]:
+        return in_ids(column, "sessions", dialect)
+
+    def session_read(dialect: str) -> sa.Select[Any]:
+        where = sessions.c.programme_id == sa.bindparam("programme", type_=sa.Integer())
+        if theirs:  # only the sessions on their rosters: a programme may run thousands
+            where = sa.and_(where, sessions.c.id.in_(
+                sa.select(roster.c.session_id).where(only(roster.c.person_id, dialect)).scalar_subquery()))
+        return sa.select(sessions).where(where).order_by(sessions.c.starts_at, sessions.c.id)
+
+    return _StandingReads(
+        sessions=Prepared(session_read),
+        roster=Prepared(lambda d: sa.select(roster.c.session_id, roster.c.person_id).where(
+            of_sessions(roster.c.session_id, d), only(roster.c.person_id, d))),
+        enrolments=Prepared(lambda d: sa.select(enrolments.c.person_id, enrolments.c.status).where(
+            enrolments.c.programme_id == sa.bindparam("programme", type_=sa.Integer()),
+            only(enrolments.c.person_id, d))),
+        catch_ups=Prepared(lambda d: sa.select(catch_ups).where(
+            of_sessions(catch_ups.c.session_id, d), only(catch_ups.c.person_id, d)).order_by(catch_ups.c.id)),
+        marks=Prepared(lambda d: sa.select(marks).where(
+            of_sessions(marks.c.session_id, d), only(marks.c.person_id, d))),
+        notices=Prepared(lambda d: sa.select(notices).where(
+            of_sessions(notices.c.session_id, d), only(notices.c.person_id, d))
+            .order_by(notices.c.received_at, notices.c.id)),
+    )
+
+
+_WHOLE, _THEIRS = _standing_reads(False), _standing_reads(True)
+_PEOPLE = Prepared(lambda d: sa.select(people).where(in_ids(people.c.id, "ids", d), people.c.deleted_at.is_(None))
+                   .order_by(people.c.last_name, people.c.first_name, people.c.id))
+
+
 async def load_standings(conn: AsyncConnection, programme: ProgrammeInfo, now: datetime,
                          person_ids: Collection[int] | None = None) -> list[Standing]:
     """Every participant's standing (or those asked for), sorted by last name: enrolled or on a roster.
@@ -181,38 +234,21 @@ async def load_standings(conn: AsyncConnection, programme: ProgrammeInfo, now: d
     of a person's own sessions, and a programme may run thousands (the watcher re-evaluates a
     few people after each burst of marks).
     """
-    wanted = set(person_ids) if person_ids is not None else None
-    of_programme = sessions.c.programme_id == programme.id
-    if wanted is not None:
-        theirs = sa.select(roster.c.session_id).where(roster.c.person_id.in_(wanted))
-        of_programme = sa.and_(of_programme, sessions.c.id.in_(theirs))
-    session_rows = (await conn.execute(sa.select(sessions).where(of_programme)
-                                       .order_by(sessions.c.starts_at, sessions.c.id))).all()
+    wanted = sorted(set(person_ids)) if person_ids is not None else None
+    reads, people_of = (_THEIRS, {"people": wanted}) if wanted is not None else (_WHOLE, {})
+    session_rows = await reads.sessions.rows(conn, {"programme": programme.id, **people_of})
     by_id = {s.id: s for s in session_rows}
-    ids = list(by_id)
-
-    def only(column: Any) -> Any:
-        return column.in_(wanted) if wanted is not None else sa.true()
-
-    roster_rows = (await conn.execute(sa.select(roster.c.session_id, roster.c.person_id).where(
-        roster.c.session_id.in_(ids), only(roster.c.person_id)))).all() if ids else []
-    enrolled = {r.person_id: r.status for r in (await conn.execute(sa.select(
-        enrolments.c.person_id, enrolments.c.status).where(enrolments.c.programme_id == programme.id,
-                                                           only(enrolments.c.person_id)))).all()}
-    pids = enrolled.keys() | {r.person_id for r in roster_rows}
-    person_rows = (await conn.execute(sa.select(people).where(
-        people.c.id.in_(pids), people.c.deleted_at.is_(None)).order_by(
-        people.c.last_name, people.c.first_name, people.c.id))).all() if pids else []
-    catch_rows = (await conn.execute(sa.select(catch_ups).where(catch_ups.c.session_id.in_(ids),
-                                                                only(catch_ups.c.person_id))
-                                     .order_by(catch_ups.c.id))).all() if ids else []
+    ids = {"sessions": list(by_id), **people_of}
+    roster_rows = await reads.roster.rows(conn, ids) if by_id else []
+    enrolled = {r.person_id: r.status for r in await reads.enrolments.rows(conn, {"programme": programme.id,
+                                                                                  **people_of})}
+    pids = sorted(enrolled.keys() | {r.person_id for r in roster_rows})
+    person_rows = await _PEOPLE.rows(conn, {"ids": pids}) if pids else []
+    catch_rows = await reads.catch_ups.rows(conn, ids) if by_id else []
     # An alternative session may belong to another programme (the next cohort's run of the same content).
-    marked = set(ids) | {c.alternative_session_id for c in catch_rows if c.alternative_session_id}
-    mark_rows = (await conn.execute(sa.select(marks).where(marks.c.session_id.in_(marked),
-                                                           only(marks.c.person_id)))).all() if marked else []
-    notice_rows = (await conn.execute(sa.select(notices).where(notices.c.session_id.in_(ids),
-                                                               only(notices.c.person_id))
-                                      .order_by(notices.c.received_at, notices.c.id))).all() if ids else []
+    marked = set(by_id) | {c.alternative_session_id for c in catch_rows if c.alternative_session_id}
+    mark_rows = await reads.marks.rows(conn, {**ids, "sessions": sorted(marked)}) if marked else []
+    notice_rows = await reads.notices.rows(conn, ids) if by_id else []
     sessions_of: dict[int, set[int]] = defaultdict(set)
     for r in roster_rows:
         sessions_of[r.person_id].add(r.session_id)

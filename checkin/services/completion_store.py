@@ -13,18 +13,21 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import completion_states
 
 States = dict[str, str]  # status by stored key
+_STORED = Prepared(lambda dialect: sa.select(
+    completion_states.c.person_id, completion_states.c.requirement, completion_states.c.status).where(
+    completion_states.c.programme_id == sa.bindparam("programme", type_=sa.Integer()),
+    in_ids(completion_states.c.person_id, "people", dialect)))
 
 
 async def stored_states(conn: AsyncConnection, person_ids: Collection[int], programme_id: int) -> dict[int, States]:
     """Each person's stored states in the programme (people with none are absent)."""
     if not person_ids:
         return {}
-    rows = (await conn.execute(sa.select(completion_states.c.person_id, completion_states.c.requirement,
-                                         completion_states.c.status).where(
-        completion_states.c.programme_id == programme_id, completion_states.c.person_id.in_(list(person_ids))))).all()
+    rows = await _STORED.rows(conn, {"programme": programme_id, "people": sorted(person_ids)})
     found: dict[int, States] = defaultdict(dict)
     for r in rows:
         found[r.person_id][r.requirement] = r.status

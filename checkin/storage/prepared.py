@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -114,6 +115,20 @@ class Prepared:
         except sqlite3.Error as exc:
             # raised as SQLAlchemy would (IntegrityError, OperationalError...), so callers catch one kind
             raise DBAPIError.instance(compiled.sql, values, exc, sqlite3.Error) from exc
+
+
+def in_ids(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """`column` IN a list of integers bound as the one parameter `name`, so the statement's text never changes.
+
+    An expanding IN renders its SQL anew for every length of list, which SQLite then prepares
+    anew; one parameter keeps a prepared statement: JSON text unpacked by SQLite's json_each,
+    an array compared with ANY on PostgreSQL.
+    """
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer())))
+    values = sa.select(sa.column("value", sa.Integer())).select_from(
+        sa.func.json_each(sa.bindparam(name, type_=sa.JSON())))
+    return column.in_(values.scalar_subquery())
 
 
 def dialect_insert(dialect: str, table: sa.Table) -> Any:

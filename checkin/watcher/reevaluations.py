@@ -26,9 +26,12 @@ from checkin.domain.rules.firing import late_by_seconds
 from checkin.services.completion import reevaluate_people
 from checkin.services.completion_queue import programme_of
 from checkin.storage.database import Tx
+from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import deadlines, sessions
 
 log = logging.getLogger(__name__)
+_DELETE = Prepared(lambda dialect: sa.delete(deadlines).where(in_ids(deadlines.c.id, "ids", dialect),
+                                                              deadlines.c.fired_at.is_(None)))
 
 
 async def programmes_of(conn: AsyncConnection, rows: Sequence[Any]) -> dict[int, int]:
@@ -68,10 +71,9 @@ async def fire_reevaluations(tx: Tx, ctx: AppContext, rows: Sequence[Any], now: 
 async def _evaluate(tx: Tx, ctx: AppContext, rows: Sequence[Any], now: datetime) -> dict[int, dict[str, Any]]:
     # Deleted first, as the one-by-one path frees its key first: a mark committed from here on queues anew.
     ids = [row.id for row in rows]
-    deleted = await tx.conn.execute(sa.delete(deadlines).where(deadlines.c.id.in_(ids),
-                                                               deadlines.c.fired_at.is_(None)))
-    if deleted.rowcount != len(ids):
-        raise RuntimeError(f"{len(ids) - deleted.rowcount} of {len(ids)} claimed re-evaluations had gone")
+    deleted = await _DELETE.run(tx.conn, {"ids": ids})
+    if deleted != len(ids):
+        raise RuntimeError(f"{len(ids) - deleted} of {len(ids)} claimed re-evaluations had gone")
     programmes = await programmes_of(tx.conn, rows)
     results = {row.id: result_of(row, "skipped", now, reason="session_gone") for row in rows
                if row.id not in programmes}

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from checkin.storage.database import Database, Tx
-from checkin.storage.prepared import Prepared
+from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import organisations
 from tests.conftest import both_backends
 
@@ -17,6 +17,8 @@ _INSERT = Prepared(sa.insert(organisations).returning(organisations.c.id))
 _READ = Prepared(sa.select(organisations.c.id, organisations.c.name.label("title"), organisations.c.created_at,
                            organisations.c.safeguarding_chain)
                  .where(organisations.c.id == sa.bindparam("org_id")))
+_NAMES = Prepared(lambda dialect: sa.select(organisations.c.name).where(in_ids(organisations.c.id, "ids", dialect))
+                  .order_by(organisations.c.id))
 _RENAME = Prepared(sa.update(organisations).where(organisations.c.id == sa.bindparam("org_id")))
 
 
@@ -80,3 +82,18 @@ async def test_a_prepared_write_breaking_a_constraint_raises_sqlalchemys_integri
 
     with pytest.raises(sa.exc.IntegrityError):
         await db.write(work)
+
+
+@both_backends
+async def test_a_list_parameter_selects_the_rows_whose_ids_it_holds(db: Database) -> None:
+    first, _, third = [await _new_org(db) for _ in range(3)]
+
+    async def rename(tx: Tx) -> int:
+        return await _RENAME.run(tx.conn, {"name": "Third", "org_id": third})
+
+    await db.write(rename)
+    async with db.read() as conn:
+        chosen = [r.name for r in await _NAMES.rows(conn, {"ids": [third, first]})]
+        longer = [r.name for r in await _NAMES.rows(conn, {"ids": [first, third, 999_999]})]
+        empty = await _NAMES.rows(conn, {"ids": []})
+    assert (chosen, longer, empty) == (["Northfield Tutors", "Third"], ["Northfield Tutors", "Third"], [])
