@@ -212,8 +212,8 @@ class Database:
         PASSIVE copies what it can without waiting for readers or the writer, so it never
         holds anyone up. But the WAL starts again from its beginning only when a write begins
         with every frame copied, which never happens while writes keep coming: under steady
-        load the log grew without end (60,000 frames in a minute of check-ins) and every
-        statement slowed with it. So once the bulk is copied, the writer pauses between two
+        load the log file grew without end (60,000 frames, 240 MB, in a minute of check-ins).
+        So once the bulk is copied, the writer pauses between two
         batches while a RESTART copies the few frames written meanwhile and rewinds the log
         (a few milliseconds; a reader still on an old snapshot makes it give up until the next).
         """
