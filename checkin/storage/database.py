@@ -37,7 +37,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 Hook = Callable[[], Any]
 WRITE_LOCK_WAIT_S = 30.0  # as long as a reader's busy timeout: another process may hold the lock that long
-RESTART_WAIT_S = 0.05  # how long a WAL restart, with the writer paused, waits for readers to move on
+RESTART_WAIT_S = 0.02  # how long a WAL restart, with the writer paused, waits for readers to move on
 
 
 @dataclass
@@ -64,7 +64,8 @@ class Database:
     """Owns the engines and the writer task; created and closed by the app's lifespan."""
 
     def __init__(self, url: str, *, batch_limit: int = 256, pool_size: int = 10, batch_seconds: float = 0.01,
-                 checkpoint_interval: float = 1.0, checkpoint_after: int = 1000) -> None:
+                 checkpoint_interval: float = 1.0, checkpoint_after: int = 1000,
+                 restart_after_frames: int = 4096) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.reader = create_engine(url, pool_size=pool_size)
@@ -79,6 +80,7 @@ class Database:
         # after `checkpoint_after` units, whichever comes first.
         self.checkpoint_interval = checkpoint_interval
         self.checkpoint_after = checkpoint_after
+        self.restart_after_frames = restart_after_frames  # 16 MB of 4 KB pages
         self.checkpoints = 0
         self._unchecked = 0
         self._wal_grew = asyncio.Event()
@@ -207,21 +209,23 @@ class Database:
             await transaction.commit()
 
     async def checkpoint(self) -> tuple[int, int, int]:
-        """A WAL checkpoint on a thread: (busy, frames in the WAL, frames checkpointed); then a restart.
+        """A WAL checkpoint on a thread: (busy, frames in the WAL, frames checkpointed); past a size, a restart.
 
         PASSIVE copies what it can without waiting for readers or the writer, so it never
         holds anyone up. But the WAL starts again from its beginning only when a write begins
         with every frame copied, which never happens while writes keep coming: under steady
         load the log file grew without end (60,000 frames, 240 MB, in a minute of check-ins).
-        So once the bulk is copied, the writer pauses between two
-        batches while a RESTART copies the few frames written meanwhile and rewinds the log
-        (a few milliseconds; a reader still on an old snapshot makes it give up until the next).
+        So once the log passes `restart_after_frames` and the bulk is copied, the writer pauses
+        between two batches while a RESTART copies the few frames written meanwhile and rewinds
+        the log: a few milliseconds. A reader still on an old snapshot (a long export) makes it
+        give up after RESTART_WAIT_S, so such a reader costs the writer at most that a checkpoint.
         """
         result = await asyncio.to_thread(self._checkpoint_now, "PASSIVE")
         self.checkpoints += 1
-        async with self._turn:
-            busy, _, _ = await asyncio.to_thread(self._checkpoint_now, "RESTART")
-        self.restarts += not busy
+        if result[1] >= self.restart_after_frames:
+            async with self._turn:
+                busy, _, _ = await asyncio.to_thread(self._checkpoint_now, "RESTART")
+            self.restarts += not busy
         return result
 
     def _checkpoint_now(self, mode: str) -> tuple[int, int, int]:

@@ -67,21 +67,55 @@ def _frames(path: Path) -> int:
         other.close()
 
 
-async def test_after_a_checkpoint_the_next_write_starts_the_log_from_its_beginning(tmp_path: Path) -> None:
-    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9)
-    try:
-        for _ in range(20):
-            await db.write(_insert_org)
-        _, before, _ = await db.checkpoint()
+async def _checkpoint_during_a_write(db: Database, path: Path) -> tuple[int, int]:
+    """Frames in the WAL when a checkpoint runs while a unit is open, and after the next write.
+
+    The open unit commits after the passive copy, as under steady load: its frames are not yet
+    copied when the next write begins, so SQLite itself would not start the log again.
+    """
+    for _ in range(20):
         await db.write(_insert_org)
-        after = _frames(tmp_path / "w.db")
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def held_open(tx: Tx) -> int:
+        inside.set()
+        await go_on.wait()
+        return await _insert_org(tx)
+
+    write = asyncio.create_task(db.write(held_open))
+    await inside.wait()
+    checkpoint = asyncio.create_task(db.checkpoint())
+    for _ in range(1000):
+        if db.checkpoints:  # the passive copy has run
+            break
+        await asyncio.sleep(0.001)
+    go_on.set()
+    await write
+    _, before, _ = await checkpoint
+    await db.write(_insert_org)
+    return before, _frames(path)
+
+
+async def test_a_checkpoint_during_steady_writes_starts_the_log_again_from_its_beginning(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9, restart_after_frames=1)
+    try:
+        before, after = await _checkpoint_during_a_write(db, tmp_path / "w.db")
     finally:
         await db.close()
     assert (db.restarts, after < before) == (1, True)
 
 
+async def test_a_log_below_the_restart_size_is_copied_but_not_rewound(tmp_path: Path) -> None:
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9, restart_after_frames=10**6)
+    try:
+        before, after = await _checkpoint_during_a_write(db, tmp_path / "w.db")
+    finally:
+        await db.close()
+    assert (db.restarts, after > before) == (0, True)
+
+
 async def test_a_reader_on_an_old_snapshot_makes_the_restart_wait_for_the_next_checkpoint(tmp_path: Path) -> None:
-    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9)
+    db = await _started(tmp_path, checkpoint_interval=3600, checkpoint_after=10**9, restart_after_frames=1)
     reader = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
     try:
         await db.write(_insert_org)
