@@ -240,7 +240,8 @@ def test_changing_a_mark_after_completion_is_refused_until_a_reason_is_given(bro
 
 def test_the_register_page_opens_offline_from_the_service_worker(browser: Any, register: Register) -> None:
     context, page = open_register(browser, register)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # a function, not a bare expression: Playwright polls an expression with eval, which the page's CSP refuses
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.reload()  # now controlled: the worker caches the page, its assets and the snapshot
     expect(page.locator("body")).to_have_attribute("data-ready", "register")
     context.set_offline(True)
