@@ -69,8 +69,7 @@ async def broadcast(request: Request) -> Response:
     channel = request.query_params.get("channel", "session:1")
 
     async def work(tx: Tx) -> int:
-        event = await events.append(tx.conn, channel, "flag", {"kind": "bench"}, datetime.now(UTC))
-        tx.after_commit(lambda: ctx.hub.publish(channel, event))
+        event = await events.emit(tx, ctx.hub.publish, channel, "flag", {"kind": "bench"}, datetime.now(UTC))
         return int(event["seq"])
 
     return JSONResponse({"seq": await ctx.db.write(work)})

@@ -286,8 +286,7 @@ async def publish_alert(tx: Tx, ctx: AppContext, alert_id: int, type_: str, now:
     """A numbered org-channel event carrying the alert's summary, pushed after commit."""
     row = (await tx.conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).one()
     channel = events.org_channel(row.org_id)
-    event = await events.append(tx.conn, channel, type_, alert_summary(row._mapping), now)
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
+    await events.emit(tx, ctx.hub.publish, channel, type_, alert_summary(row._mapping), now)
 
 
 def alert_summary(row: Any) -> dict[str, Any]:

@@ -263,8 +263,7 @@ async def _flag_sharing(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id:
                "message": f"One phone checked in {len(others) + 1} different people within "
                           f"{SHARING.window_s // 60} minutes — check who is in the room."}
     channel = events.session_channel(facts.info.id)
-    event = await events.append(tx.conn, channel, "flag", payload, now)
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
+    await events.emit(tx, ctx.hub.publish, channel, "flag", payload, now)
     await record(tx.conn, now, None, "flag_shared_device", "device", who.device_id[:64], org_id=facts.org_id,
                  after=payload, person_id=person_id, session_id=facts.info.id, actor_label="qr check-in")
     return True

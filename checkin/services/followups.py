@@ -87,9 +87,8 @@ async def log_follow_up(ctx: AppContext, actor: Principal, *, person_id: int | N
         if task is not None:
             await _settle_task(tx, ctx, actor, task, outcome, now)
         channel = events.org_channel(actor.org_id)
-        event = await events.append(tx.conn, channel, "follow_up",
+        await events.emit(tx, ctx.hub.publish, channel, "follow_up",
                                     {k: v for k, v in follow_up_json(row).items() if k not in ("note", "nonce")}, now)
-        tx.after_commit(lambda: ctx.hub.publish(channel, event))
         tx.after_commit(lambda: ctx.wake("watcher"))
         return {**follow_up_json(row), "duplicate": False}
 

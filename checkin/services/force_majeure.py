@@ -71,10 +71,9 @@ async def declare_force_majeure(ctx: AppContext, actor: Principal, session_id: i
                 assigned_role="programme_manager", facts={"reason": reason, "person_ids": ids},
                 due_at=None, state="open", created_at=now))
         channel = events.session_channel(session_id)
-        event = await events.append(conn, channel, "notice", {
+        await events.emit(tx, ctx.hub.publish, channel, "notice", {
             "person_id": None, "kind": "force_majeure", "status": SessionStatus.FORCE_MAJEURE.value,
             "reason": reason}, now)
-        tx.after_commit(lambda: ctx.hub.publish(channel, event))
         await reevaluate_people(tx, ctx, ids, session.programme_id, now)
         return {"session_id": session_id, "status": SessionStatus.FORCE_MAJEURE.value, "status_reason": reason,
                 "notified_person_ids": notified, "participants": len(ids)}

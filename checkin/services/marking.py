@@ -307,11 +307,10 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
     await record(conn, now, actor, "mark", "mark", history_id, org_id=session.org_id, before=before,
                  after=recorded, person_id=person_id, session_id=session_id)
     channel = events.session_channel(session_id)
-    event = await events.append(conn, channel, event_type, {
+    event = await events.emit(tx, ctx.hub.publish, channel, event_type, {
         "person_id": person_id, "history_id": history_id, "changed": changed, "late_entry": late_entry,
         "mark": after, "recorded": recorded}, now)
     if changed:
         await queue_reevaluation(conn, session.org_id, session_id, person_id, session.programme_id, now)
         tx.after_commit(lambda: ctx.wake(QUEUED))
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
     return MarkResult(history_id, False, after, changed, late_entry, int(event["seq"]))

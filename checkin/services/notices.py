@@ -106,8 +106,7 @@ async def record_notice(ctx: AppContext, actor: Principal, session_id: int, *, p
         if data["effect"] == CancellationEffect.RESCHEDULE_TASK.value:
             await _reschedule_task(conn, session, person_id, by, text, now)
         channel = events.session_channel(session_id)
-        event = await events.append(conn, channel, "notice", {"person_id": person_id, "notice": data}, now)
-        tx.after_commit(lambda: ctx.hub.publish(channel, event))
+        await events.emit(tx, ctx.hub.publish, channel, "notice", {"person_id": person_id, "notice": data}, now)
         tx.after_commit(lambda: ctx.wake("watcher"))
         await reevaluate_person(tx, ctx, person_id, session.programme_id, now)
         return data

@@ -110,11 +110,10 @@ class DatabaseOutbox:
         if state == "failed" or disabled_now:
             await self._tell_admins(tx, row, attempt, result, now, endpoint_disabled=disabled_now)
         channel = events.org_channel(row.org_id)
-        event = await events.append(conn, channel, "delivery", {
+        await events.emit(tx, self._ctx.hub.publish, channel, "delivery", {
             "delivery_id": delivery_id, "alert_id": row.alert_id, "kind": row.kind, "channel": row.channel,
             "recipient_kind": row.recipient_kind, "state": state, "attempts": max(row.attempts, attempt),
             "last_error": result.error[:1000]}, now)
-        tx.after_commit(lambda: self._ctx.hub.publish(channel, event))
 
     async def _tell_admins(self, tx: Tx, row: Any, attempt: int, result: SendResult, now: datetime, *,
                            endpoint_disabled: bool) -> None:

@@ -257,14 +257,12 @@ async def publish_windows(tx: Tx, ctx: AppContext, session_id: int, now: datetim
     data = {"windows": windows(row, policy, checked_in is not None),
             "register_closes_at": iso(register_closes_at(row, policy))}
     channel = events.session_channel(session_id)
-    event = await events.append(tx.conn, channel, "window", data, now)
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
+    await events.emit(tx, ctx.hub.publish, channel, "window", data, now)
 
 
 async def _publish(tx: Tx, ctx: AppContext, session_id: int, type_: str, data: dict[str, Any],
                    now: datetime) -> dict[str, Any]:
     channel = events.session_channel(session_id)
-    event = await events.append(tx.conn, channel, type_, data, now)
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
+    event = await events.emit(tx, ctx.hub.publish, channel, type_, data, now)
     tx.after_commit(lambda: ctx.wake("watcher"))
     return data | {"seq": event["seq"]}

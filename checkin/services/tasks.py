@@ -46,8 +46,7 @@ async def publish_task(tx: Tx, ctx: AppContext, task_id: int, now: datetime) -> 
     """A numbered org-channel "task" event with the task as it now stands."""
     row = (await tx.conn.execute(sa.select(tasks).where(tasks.c.id == task_id))).one()
     channel = events.org_channel(row.org_id)
-    event = await events.append(tx.conn, channel, "task", task_json(row), now)
-    tx.after_commit(lambda: ctx.hub.publish(channel, event))
+    await events.emit(tx, ctx.hub.publish, channel, "task", task_json(row), now)
 
 
 async def phones_for(conn: AsyncConnection, person_ids: list[int]) -> dict[int, list[dict[str, str]]]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.storage.prepared import Prepared, dialect_insert
 from checkin.storage.tables import channels, events
+
+if TYPE_CHECKING:
+    from checkin.storage.database import Tx
+
+Publish = Callable[[str, dict[str, Any]], Any]
 
 NOTIFY_CHANNEL = "checkin_events"
 
@@ -45,6 +51,14 @@ async def append(conn: AsyncConnection, channel: str, type_: str, payload: dict[
         # Delivered at commit, so other instances learn of the row only once it is readable.
         await conn.execute(_NOTIFY, {"payload": f"{channel} {seq}"})
     return {"type": type_, "seq": seq, "channel": channel, "data": payload}
+
+
+async def emit(tx: Tx, publish: Publish, channel: str, type_: str, payload: dict[str, Any],
+               now: datetime) -> dict[str, Any]:
+    """Appends the next numbered event of `channel` in `tx` and publishes it once `tx` has committed."""
+    event = await append(tx.conn, channel, type_, payload, now)
+    tx.after_commit(lambda: publish(channel, event))
+    return event
 
 
 async def last_seq(conn: AsyncConnection, channel: str) -> int:

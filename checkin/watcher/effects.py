@@ -140,12 +140,10 @@ async def _task(f: Firing, a: CreateTask, alert_id: int | None) -> dict[str, Any
                  session_id=f.session_id, actor_label=f.actor_label,
                  after={"kind": a.kind, "title": a.title, "assigned_role": role, "due_at": iso(a.due_at)})
     channel = events.org_channel(f.org_id)
-    event = await events.append(f.tx.conn, channel, "task", {
+    await events.emit(f.tx, f.ctx.hub.publish, channel, "task", {
         "id": task_id, "kind": a.kind, "title": a.title, "session_id": f.session_id, "person_id": a.person_id,
         "alert_id": alert_id, "assigned_role": role, "assigned_user_id": user_id, "due_at": iso(a.due_at),
         "state": "open"}, f.now)
-    ctx = f.ctx
-    f.tx.after_commit(lambda: ctx.hub.publish(channel, event))
     return {"type": "task", "task_id": task_id, "kind": a.kind, "person_id": a.person_id, "title": a.title,
             "assigned_role": role}
 
