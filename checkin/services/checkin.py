@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkin.context import AppContext
 from checkin.domain.checkin_decision import PRESENCE, Decision, Outcome, decide_checkin, message
-from checkin.domain.errors import DomainError
+from checkin.domain.errors import DomainError, NotFound
 from checkin.domain.model import Mark, MarkSource, MarkStatus
 from checkin.domain.principal import Principal
 from checkin.domain.sharing import SharingPolicy, flag_device, shared_with
@@ -130,7 +130,7 @@ async def scan(ctx: AppContext, session_id: int, token: str, direction: Directio
         assert facts is not None  # a genuine code for this id means the session exists
         if who.person_id is None or who.org_id != facts.org_id:
             return identify_needed(ctx, facts, who, now)
-        outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now, read_here=True)
+        outcome = await check_in_unit(tx, ctx, facts, who.person_id, direction, who, now)
         if isinstance(outcome, CheckinRefused) and outcome.code == Outcome.NOT_ON_ROSTER.value:
             # "Not you?" on the phone can then identify as someone else without scanning again
             outcome.details["ticket"] = identify_needed(ctx, facts, who, now).details["ticket"]
@@ -177,7 +177,10 @@ async def check_in(ctx: AppContext, facts: SessionFacts, person_id: int, directi
                    ) -> ScanResult:
     """Decides and records one person's scan in one transaction; refusals are stored, then raised."""
     async def work(tx: Tx) -> ScanResult | CheckinRefused:
-        return await check_in_unit(tx, ctx, facts, person_id, direction, who, now, source=source, actor=actor)
+        current = await load_session(tx.conn, facts.info.id, ctx.settings.timezone)  # as this unit sees it
+        if current is None:
+            raise NotFound("not_found", "No such session.")
+        return await check_in_unit(tx, ctx, current, person_id, direction, who, now, source=source, actor=actor)
 
     return _raised(await ctx.db.write(work))
 
@@ -190,13 +193,10 @@ def _raised(outcome: ScanResult | CheckinRefused) -> ScanResult:
 
 async def check_in_unit(tx: Tx, ctx: AppContext, facts: SessionFacts, person_id: int, direction: Direction,
                         who: Scanner, now: datetime, *, source: MarkSource = MarkSource.QR,
-                        actor: Principal | None = None, read_here: bool = False) -> ScanResult | CheckinRefused:
-    """One scan's check-in inside the caller's unit of work; a refusal is stored and returned.
-
-    `read_here` says `facts` was read in this same transaction, so its session row is current.
-    """
+                        actor: Principal | None = None) -> ScanResult | CheckinRefused:
+    """One scan's check-in inside the caller's unit of work (which read `facts`); a refusal is stored and returned."""
     conn = tx.conn
-    subject = await load_subject(conn, facts.info.id, person_id, facts.row if read_here else None)
+    subject = await load_subject(conn, facts.info.id, person_id, facts.row)
     on_roster = subject.rostered and not subject.deleted
     existing = _current(subject.current)
     decision = decide_checkin(now, facts.info, frozenset({person_id}) if on_roster else frozenset(), person_id,

@@ -88,7 +88,7 @@ async def log_follow_up(ctx: AppContext, actor: Principal, *, person_id: int | N
             await _settle_task(tx, ctx, actor, task, outcome, now)
         channel = events.org_channel(actor.org_id)
         await events.emit(tx, ctx.hub.publish, channel, "follow_up",
-                                    {k: v for k, v in follow_up_json(row).items() if k not in ("note", "nonce")}, now)
+                          {k: v for k, v in follow_up_json(row).items() if k not in ("note", "nonce")}, now)
         tx.after_commit(lambda: ctx.wake("watcher"))
         return {**follow_up_json(row), "duplicate": False}
 
