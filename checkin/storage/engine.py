@@ -9,6 +9,7 @@ from sqlalchemy import event, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
@@ -108,6 +109,11 @@ def create_engine(url: str, *, writer: bool = False, pool_size: int = 10) -> Asy
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: through exec_driver_sql the BEGIN cost ~0.15 ms, on every
+        # read and every batch. A refusal is raised as SQLAlchemy raises it, so callers catch one kind.
+        try:
+            conn.connection.driver_connection.execute(begin)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
 
     return engine
