@@ -7,8 +7,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
+from checkin.storage import database
 from checkin.storage.database import Database, Tx
 from checkin.storage.tables import organisations
 
@@ -186,3 +189,20 @@ async def test_a_write_waits_for_another_connection_s_lock_while_the_loop_keeps_
         other.close()
         await db.close()
     assert org_id == 1 and ticks >= 20
+
+
+async def test_the_writer_writes_again_after_a_batch_that_failed_as_a_whole(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    db = await _started(tmp_path)
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    monkeypatch.setattr(database, "WRITE_LOCK_WAIT_S", 0.05)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError):
+            await db.write(_insert_org)
+        other.execute("COMMIT")
+        org_id = await db.write(_insert_org)
+    finally:
+        other.close()
+        await db.close()
+    assert org_id == 1
