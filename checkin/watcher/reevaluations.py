@@ -30,8 +30,21 @@ from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import deadlines, sessions
 
 log = logging.getLogger(__name__)
-_DELETE = Prepared(lambda dialect: sa.delete(deadlines).where(in_ids(deadlines.c.id, "ids", dialect),
-                                                              deadlines.c.fired_at.is_(None)))
+
+
+def _delete_claimed(dialect: str) -> sa.Delete:
+    """The claimed rows, by id, if still unfired.
+
+    Without statistics SQLite's planner took `fired_at IS NULL` for the better index and read
+    every pending deadline (100,000 in the watcher bench, 0.6 ms a unit in the check-in bench)
+    to find the few named; marked likely() it is checked on the rows found by id instead.
+    """
+    unfired = deadlines.c.fired_at.is_(None)
+    return sa.delete(deadlines).where(in_ids(deadlines.c.id, "ids", dialect),
+                                      sa.func.likely(unfired) if dialect == "sqlite" else unfired)
+
+
+_DELETE = Prepared(_delete_claimed)
 
 
 async def programmes_of(conn: AsyncConnection, rows: Sequence[Any]) -> dict[int, int]:

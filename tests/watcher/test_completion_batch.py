@@ -14,6 +14,7 @@ from checkin.services.completion_queue import COALESCE_SECONDS, RULE_ID
 from checkin.storage.database import Tx
 from checkin.storage.tables import completion_states, deadlines, roster
 from checkin.watcher.loop import Watcher
+from checkin.watcher.reevaluations import _DELETE
 from checkin.watcher.runner import MAX_ATTEMPTS
 from tests import factories
 from tests.conftest import both_backends
@@ -162,3 +163,11 @@ async def test_a_reevaluation_that_keeps_failing_is_given_up_and_frees_its_key_f
     rows = [(r.key.endswith(":pending"), r.fired_at is not None, (r.result or {}).get("outcome"))
             for r in await _queue_rows(ctx)]
     assert rows == [(False, True, "failed"), (True, False, None)]
+
+
+async def test_the_claimed_rows_are_deleted_by_id_not_by_reading_every_pending_deadline(ctx: AppContext) -> None:
+    async with ctx.db.read() as conn:
+        sql = str(_DELETE.statement("sqlite").compile(dialect=conn.dialect))
+        plan = " ".join(row[3] for row in (await conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}", ("[1, 2]",))).all())
+    assert "deadlines USING INTEGER PRIMARY KEY" in plan and "ix_deadlines_pending" not in plan
