@@ -123,14 +123,8 @@ class Database:
             async with self.reader.connect() as conn, conn.begin():
                 yield conn
             return
-        async with _inline_connection(self.reader) as conn:
-            transaction = await _begin_inline(conn)
-            try:
-                yield conn
-            except BaseException:
-                transaction.rollback()
-                raise
-            transaction.commit()
+        async with _inline_connection(self.reader) as conn, _inline_transaction(conn):
+            yield conn
 
     async def write(self, work: Work[T]) -> T:
         """Runs `work` in a transaction, then its after-commit hooks, and returns its result."""
@@ -219,13 +213,8 @@ class Database:
         if conn is None:
             conn = self._writer_conn = await self.writer_engine.connect()
         try:
-            transaction = await _retry_locked(lambda: _begin_inline(conn))
-            try:
+            async with _inline_transaction(conn, retry_locked=True):
                 yield conn
-            except BaseException:
-                transaction.rollback()
-                raise
-            transaction.commit()
         except BaseException:
             self._writer_conn = None
             await conn.close()
@@ -309,12 +298,27 @@ async def _inline_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnecti
         await conn.close()
 
 
-async def _begin_inline(conn: AsyncConnection) -> RootTransaction:
-    """Begins on the sync connection under `conn`, inline: SQLAlchemy's async begin and commit each
-    spawn a greenlet, ~0.1 ms a batch, where the in-loop driver has nothing to wait for."""
+@contextlib.asynccontextmanager
+async def _inline_transaction(conn: AsyncConnection, *, retry_locked: bool = False) -> AsyncIterator[None]:
+    """A transaction on the sync connection under `conn`, begun and ended inline, committed unless the block raises.
+
+    SQLAlchemy's async begin and commit each spawn a greenlet (~0.1 ms a transaction) where the
+    in-loop driver has nothing to wait for. `retry_locked`: a BEGIN refused for another
+    connection's lock is tried again from the loop (the writer's BEGIN IMMEDIATE does not wait).
+    """
     sync = conn.sync_connection
     assert sync is not None
-    return sync.begin()
+
+    async def begin() -> RootTransaction:
+        return sync.begin()
+
+    transaction = await (_retry_locked(begin) if retry_locked else begin())
+    try:
+        yield
+    except BaseException:
+        transaction.rollback()
+        raise
+    transaction.commit()
 
 
 async def _retry_locked(start: Callable[[], Awaitable[Any]]) -> Any:
