@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from checkin.domain.model import Mark, MarkStatus, SessionInfo, SessionStatus, StrEnum
 from checkin.domain.tokens import TokenCode, TokenRejection
@@ -68,31 +68,33 @@ def decide_checkin(
     the first one's time before the window is checked, so it stays idempotent after closing.
     A check-in over an absence mark (for instance a watcher's no-contact) records the arrival.
     """
-    base = Decision(Outcome.CHECKED_IN, session.id, person_id, now)
+    def decided(outcome: Outcome, **facts: Any) -> Decision:
+        return Decision(outcome, session.id, person_id, now, **facts)
+
     if session.status == SessionStatus.CANCELLED:
-        return replace(base, outcome=Outcome.SESSION_CANCELLED)
+        return decided(Outcome.SESSION_CANCELLED)
     if person_id not in roster_ids:
-        return replace(base, outcome=Outcome.NOT_ON_ROSTER)
+        return decided(Outcome.NOT_ON_ROSTER)
     present = existing is not None and existing.status in PRESENCE
     if direction == "in" and existing is not None and present:
         first = existing.arrived_at or existing.recorded_at
-        return replace(base, outcome=Outcome.ALREADY_CHECKED_IN, first_at=first)
+        return decided(Outcome.ALREADY_CHECKED_IN, first_at=first)
     if direction == "out" and existing is not None and existing.departed_at is not None:
-        return replace(base, outcome=Outcome.ALREADY_CHECKED_OUT, first_at=existing.departed_at)
+        return decided(Outcome.ALREADY_CHECKED_OUT, first_at=existing.departed_at)
     opens_at = session.starts_at - timedelta(minutes=opens_minutes_before)
     closes_at = session.ends_at + timedelta(minutes=closes_minutes_after_end)
     if now < opens_at:
-        return replace(base, outcome=Outcome.CHECKIN_NOT_OPEN, opens_at=opens_at)
+        return decided(Outcome.CHECKIN_NOT_OPEN, opens_at=opens_at)
     if now > closes_at:
-        return replace(base, outcome=Outcome.CHECKIN_CLOSED, closes_at=closes_at)
+        return decided(Outcome.CHECKIN_CLOSED, closes_at=closes_at)
     if direction == "out":
         if existing is None or not present:
-            return replace(base, outcome=Outcome.NOT_CHECKED_IN)
-        return _check_out(base, session, existing)
+            return decided(Outcome.NOT_CHECKED_IN)
+        return _check_out(decided(Outcome.CHECKED_OUT), session, existing)
     late_by = math.floor((now - session.starts_at) / timedelta(minutes=1))
     if late_by > grace_minutes:
-        return replace(base, outcome=Outcome.LATE, mark_status=MarkStatus.LATE, minutes_late=late_by)
-    return replace(base, outcome=Outcome.CHECKED_IN, mark_status=MarkStatus.PRESENT)
+        return decided(Outcome.LATE, mark_status=MarkStatus.LATE, minutes_late=late_by)
+    return decided(Outcome.CHECKED_IN, mark_status=MarkStatus.PRESENT)
 
 
 def _check_out(base: Decision, session: SessionInfo, existing: Mark) -> Decision:
@@ -159,7 +161,8 @@ def message(decision: Decision | TokenRejection, tz: tzinfo) -> str:
 
 
 def _clock(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M")
+    local = moment.astimezone(tz)
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def _minutes(n: int) -> str:

@@ -40,6 +40,7 @@ _ROTATING = struct.Struct(">BIHI")
 _POSTER = struct.Struct(">BIHII")
 # kind, person id, organisation id, issued at
 _DEVICE = struct.Struct(">BIII")
+_SCAN_LAYOUTS = {_KIND_ROTATING: _ROTATING, _KIND_POSTER: _POSTER}
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CHECK_SYMBOLS = _CROCKFORD + "*~$=U"
@@ -141,7 +142,7 @@ def verify_scan_token(
     time, so a stale code from another day of a residential is reported as the wrong day
     rather than merely expired.
     """
-    opened = _open(key, token, {_KIND_ROTATING: _ROTATING, _KIND_POSTER: _POSTER})
+    opened = _open_scan(key, token) if isinstance(token, str) else TokenRejection(TokenCode.MALFORMED)
     if isinstance(opened, TokenRejection):
         return opened
     kind, fields = opened
@@ -247,6 +248,11 @@ def match_personal_code(key: bytes, candidates: Mapping[int, int], text: str) ->
         if check_personal_code(key, person_id, text, generation):
             found = person_id
     return found
+
+
+@functools.lru_cache(maxsize=4096)  # a display's code is scanned by a whole room while it is shown
+def _open_scan(key: bytes, token: str) -> tuple[int, tuple[int, ...]] | TokenRejection:
+    return _open(key, token, _SCAN_LAYOUTS)
 
 
 def _seal(key: bytes, payload: bytes) -> str:

@@ -34,7 +34,7 @@ from checkin.services.snapshots import policy_of
 from checkin.storage import events
 from checkin.storage.audit import record
 from checkin.storage.database import Tx
-from checkin.storage.prepared import Prepared
+from checkin.storage.prepared import Derived, Prepared
 from checkin.storage.tables import mark_history, marks, people, programmes, roster, session_tutors, sessions, users
 
 ATTENDING = frozenset({MarkStatus.PRESENT, MarkStatus.LATE, MarkStatus.LEFT_EARLY})
@@ -67,6 +67,10 @@ def programme_policy(policy_json: Any, preset_name: str) -> Policy:
     return policy_of(policy_json, preset_name)
 
 
+# A session row's policy, parsed once per row object (the session read is memoised).
+session_policy: Derived[Policy] = Derived(lambda session: programme_policy(session.policy, session.preset))
+
+
 def register_closes_at(session: Any, policy: Policy) -> datetime:
     starts_at: datetime = session.starts_at
     return starts_at + timedelta(minutes=policy.register_window_minutes)
@@ -78,7 +82,7 @@ _SESSION_ROW = Prepared(
               programmes.c.policy, programmes.c.preset, programmes.c.reasons,
               programmes.c.grace_minutes.label("programme_grace"), programmes.c.qr_rotation_seconds)
     .join(programmes, programmes.c.id == sessions.c.programme_id)
-    .where(sessions.c.id == sa.bindparam("session_id")))
+    .where(sessions.c.id == sa.bindparam("session_id")), memo=1024)
 # The roster row (locked: it serialises marks for one person on PostgreSQL; SQLite has one
 # writer), the person's first name and their current mark, in one read.
 _SUBJECT = Prepared(
@@ -255,7 +259,7 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
         raise Invalid("not_on_roster", "That person is not on this session's roster.", "person_id")
 
     effective = effective_time(client_time, now)
-    policy = programme_policy(session.policy, session.preset)
+    policy = session_policy(session)
     closes_at = register_closes_at(session, policy)
     completed_at: datetime | None = session.register_completed_at
     after_completion = completed_at is not None and effective >= completed_at

@@ -23,7 +23,8 @@ from checkin.domain.tokens import (
     rotation_window,
     verify_scan_token,
 )
-from checkin.services.marking import find_session_row, programme_policy
+from checkin.services.marking import find_session_row, session_policy
+from checkin.storage.prepared import Derived
 
 Direction = Literal["in", "out"]
 OPENS_MINUTES_BEFORE = 60
@@ -95,14 +96,34 @@ async def load_session(conn: AsyncConnection, session_id: int, fallback_zone: st
     row = await find_session_row(conn, session_id)
     if row is None:
         return None
+    return _facts_of(row, fallback_zone)
+
+
+def _facts(row: Any, fallback_zone: str) -> SessionFacts:
     info = SessionInfo(row.id, row.title, _enum(SessionKind, row.kind, SessionKind.GROUP),
                        _enum(SessionMode, row.mode, SessionMode.FACE_TO_FACE), row.starts_at, row.ends_at,
                        row.programme_id, row.element, row.mandatory,
                        _enum(SessionStatus, row.status, SessionStatus.SCHEDULED), row.register_completed_at)
     # the same grace the register applies when it works out minutes late
-    grace = row.programme_grace or programme_policy(row.policy, row.preset).grace_minutes
+    grace = row.programme_grace or session_policy(row).grace_minutes
     return SessionFacts(info, row.org_id, _zone(row.timezone, fallback_zone), grace,
                         max(1, row.qr_rotation_seconds or 15), row.location, row)
+
+
+class _FactsOf:
+    """A session row's facts, made once per row object (the session read is memoised) and fallback zone."""
+
+    def __init__(self) -> None:
+        self._by_zone: dict[str, Derived[SessionFacts]] = {}
+
+    def __call__(self, row: Any, fallback_zone: str) -> SessionFacts:
+        derived = self._by_zone.get(fallback_zone)
+        if derived is None:
+            derived = self._by_zone[fallback_zone] = Derived(lambda r: _facts(r, fallback_zone))
+        return derived(row)
+
+
+_facts_of = _FactsOf()
 
 
 def checkin_url(base_url: str, session_id: int, token: str, direction: Direction = "in") -> str:

@@ -16,7 +16,7 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,7 @@ class _Compiled:
     names: tuple[str, ...]
     defaults: tuple[Any, ...]  # a literal bind's own value, or _REQUIRED
     binds: tuple[Processor, ...]
-    row: type | None
-    results: tuple[Processor, ...]
+    row: Callable[[tuple[Any, ...]], Any] | None  # a raw row to a row with attributes, values processed
 
 
 _REQUIRED = object()
@@ -59,11 +59,19 @@ def _row_class(keys: list[str]) -> type:
 class Prepared:
     """One statement for the hot path; see the module's docstring for why."""
 
-    def __init__(self, statement: sa.Executable | Callable[[str], sa.Executable]) -> None:
-        """`statement`, or a function of the dialect's name making it (an upsert is spelt per dialect)."""
+    def __init__(self, statement: sa.Executable | Callable[[str], sa.Executable], *, memo: int = 0) -> None:
+        """`statement`, or a function of the dialect's name making it (an upsert is spelt per dialect).
+
+        `memo`: on SQLite, keep up to this many rows already made, by their raw values, and give
+        the same row again when the same values are read: for a row read by every request that
+        rarely changes (a session with its programme's policy), whose JSON and times are then
+        parsed once, not per read. Such rows are shared, so nobody may change what they hold.
+        """
         self._make = statement if callable(statement) else (lambda _dialect: statement)
         self._by_dialect: dict[str, sa.Executable] = {}
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
+        self._memo_size = memo
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
     def statement(self, dialect: str) -> sa.Executable:
         found = self._by_dialect.get(dialect)
@@ -77,11 +85,20 @@ class Prepared:
         if conn.dialect.name != "sqlite":
             return list((await conn.execute(self.statement(conn.dialect.name), dict(params))).all())
         compiled, cursor = self._run(conn, params)
-        if compiled.row is None:
+        make = compiled.row
+        if make is None:
             return []
-        make, results = compiled.row, compiled.results
-        return [make(*(v if p is None else p(v) for p, v in zip(results, raw, strict=True)))
-                for raw in cursor.fetchall()]
+        if not self._memo_size:
+            return [make(raw) for raw in cursor.fetchall()]
+        return [self._remembered(raw, make) for raw in cursor.fetchall()]
+
+    def _remembered(self, raw: tuple[Any, ...], make: Callable[[tuple[Any, ...]], Any]) -> Any:
+        row = self._memo.get(raw)
+        if row is None:
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()  # simpler than LRU order, and the hot rows are back after one read each
+            row = self._memo[raw] = make(raw)
+        return row
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any | None:
         found = await self.rows(conn, params)
@@ -115,6 +132,28 @@ class Prepared:
         except sqlite3.Error as exc:
             # raised as SQLAlchemy would (IntegrityError, OperationalError...), so callers catch one kind
             raise DBAPIError.instance(compiled.sql, values, exc, sqlite3.Error) from exc
+
+
+class Derived(Generic[R]):
+    """What `make` makes of a row, kept while it is the same row object (a memoised row is read again as itself).
+
+    Keyed by identity and holding the row, so an id is never reused while its entry stands.
+    """
+
+    def __init__(self, make: Callable[[Any], R], size: int = 1024) -> None:
+        self._make = make
+        self._size = size
+        self._by_id: dict[int, tuple[Any, R]] = {}
+
+    def __call__(self, row: Any) -> R:
+        found = self._by_id.get(id(row))
+        if found is not None and found[0] is row:
+            return found[1]
+        if len(self._by_id) >= self._size:
+            self._by_id.clear()
+        value = self._make(row)
+        self._by_id[id(row)] = (row, value)
+        return value
 
 
 def in_ids(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
@@ -156,6 +195,22 @@ def _compile(statement: Any, conn: AsyncConnection, keys: tuple[str, ...]) -> _C
                      for name in names)
     processors = tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
     columns = list(getattr(statement, "exported_columns", None) or [])
-    row = _row_class([c.key for c in columns]) if columns else None
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    return _Compiled(compiled.string, names, defaults, processors, row, results)
+    results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    row = _row_maker(_row_class([c.key for c in columns]), results) if columns else None
+    return _Compiled(compiled.string, names, defaults, processors, row)
+
+
+def _row_maker(row_class: Any, results: list[Processor]) -> Callable[[tuple[Any, ...]], Any]:
+    """Makes rows of `row_class` from raw rows, processing only the columns that have a processor."""
+    make = row_class._make
+    processed = [(i, p) for i, p in enumerate(results) if p is not None]
+    if not processed:
+        return make
+
+    def made(raw: tuple[Any, ...]) -> Any:
+        values = list(raw)
+        for i, process in processed:
+            values[i] = process(values[i])
+        return make(values)
+
+    return made

@@ -59,16 +59,16 @@ class RateLimiter:
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def tokens(self, key: str) -> float:
+    def tokens(self, key: str, now: float | None = None) -> float:
         """The tokens `key` has now (a full bucket for a key never seen)."""
         bucket = self._buckets.get(key)
-        return self.capacity if bucket is None else self._level(bucket, self.clock())
+        return self.capacity if bucket is None else self._level(bucket, self.clock() if now is None else now)
 
-    def check(self, key: str, cost: float = 1.0) -> Verdict:
+    def check(self, key: str, cost: float = 1.0, now: float | None = None) -> Verdict:
         """Whether `key` could spend `cost` now, without spending it."""
-        have = self.tokens(key)
+        have = self.tokens(key, now)
         if have >= cost:
-            return Verdict(True)
+            return _ALLOWED
         bucket = self._buckets.get(key)
         return Verdict(False, (cost - have) / self.refill, bucket is None or not bucket.refused)
 
@@ -84,8 +84,8 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def _record(self, key: str, cost: float, *, refused: bool) -> None:
-        now = self.clock()
+    def _record(self, key: str, cost: float, *, refused: bool, now: float | None = None) -> None:
+        now = self.clock() if now is None else now
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = _Bucket(self.capacity, now)
@@ -103,19 +103,24 @@ class RateLimiter:
         return min(self.capacity, bucket.tokens + max(0.0, now - bucket.at) * self.refill)
 
 
+_ALLOWED = Verdict(True)
+
+
 def take_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1.0) -> Verdict:
     """Spends from every (limiter, key) pair only when all can pay, so one exhausted key drains no other.
 
     A refusal waits for the slowest bucket; it is a first refusal when any refusing bucket's is.
     """
-    verdicts = [limiter.check(key, cost) for limiter, key in checks]
-    refused = [(pair, v) for pair, v in zip(checks, verdicts, strict=True) if not v.allowed]
-    if not refused:
-        for limiter, key in checks:
-            limiter.take(key, cost)
-        return Verdict(True)
-    for (limiter, key), _ in refused:
-        limiter._record(key, 0.0, refused=True)
+    # each clock read once: every scan passes here
+    timed = [(limiter, key, limiter.clock()) for limiter, key in checks]
+    verdicts = [limiter.check(key, cost, now) for limiter, key, now in timed]
+    if all(v.allowed for v in verdicts):
+        for limiter, key, now in timed:
+            limiter._record(key, cost, refused=False, now=now)
+        return _ALLOWED
+    refused = [(pair, v) for pair, v in zip(timed, verdicts, strict=True) if not v.allowed]
+    for (limiter, key, now), _ in refused:
+        limiter._record(key, 0.0, refused=True, now=now)
     return Verdict(False, max(v.retry_after for _, v in refused), any(v.first_refusal for _, v in refused))
 
 

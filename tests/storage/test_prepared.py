@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from checkin.storage.database import Database, Tx
-from checkin.storage.prepared import Prepared, in_ids
+from checkin.storage.prepared import Derived, Prepared, in_ids
 from checkin.storage.tables import organisations
 from tests.conftest import both_backends
 
@@ -97,3 +97,36 @@ async def test_a_list_parameter_selects_the_rows_whose_ids_it_holds(db: Database
         longer = [r.name for r in await _NAMES.rows(conn, {"ids": [first, third, 999_999]})]
         empty = await _NAMES.rows(conn, {"ids": []})
     assert (chosen, longer, empty) == (["Northfield Tutors", "Third"], ["Northfield Tutors", "Third"], [])
+
+
+_MEMO_READ = Prepared(sa.select(organisations.c.id, organisations.c.name, organisations.c.safeguarding_chain)
+                      .where(organisations.c.id == sa.bindparam("org_id")), memo=8)
+
+
+async def test_a_memoised_read_of_unchanged_values_gives_the_same_row(db: Database) -> None:
+    org_id = await _new_org(db)
+    async with db.read() as conn:
+        first = await _MEMO_READ.first(conn, {"org_id": org_id})
+        again = await _MEMO_READ.first(conn, {"org_id": org_id})
+    assert again is first
+
+
+async def test_a_memoised_read_of_changed_values_gives_the_new_values(db: Database) -> None:
+    org_id = await _new_org(db)
+    async with db.read() as conn:
+        before = await _MEMO_READ.first(conn, {"org_id": org_id})
+
+    async def rename(tx: Tx) -> None:
+        await _RENAME.run(tx.conn, {"name": "Eastgate AP", "org_id": org_id})
+
+    await db.write(rename)
+    async with db.read() as conn:
+        after = await _MEMO_READ.first(conn, {"org_id": org_id})
+    assert (before.name, after.name) == ("Northfield Tutors", "Eastgate AP")
+
+
+def test_a_derived_value_is_made_once_per_row_object() -> None:
+    made: list[tuple[int]] = []
+    derived = Derived(lambda row: made.append(row) or len(made))
+    row, equal_row = (1,), tuple([1])
+    assert (derived(row), derived(row), derived(equal_row)) == (1, 1, 2)
