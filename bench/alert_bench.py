@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -152,6 +153,7 @@ def main() -> None:
     finally:
         server.stop()
         controller.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     lateness = [(at - dues[i].timestamp()) * 1000 for at, i, _ in inbox.arrivals if i is not None and i in dues]
     first = {}
     for at, i, _ in sorted(inbox.arrivals):

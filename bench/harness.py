@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -197,15 +198,21 @@ def servers(url: str | None, count: int = 1, *, env: dict[str, str] | None = Non
     db_url = url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     built = asyncio.run(build_world(db_url, **world)) if world else None
     started: list[Server] = []
+    finished = False
     try:
         for _ in range(count):  # one after another: the first migrates, the others find the schema done
             server = Server(tmp, db_url, env=env, plain=plain)
             started.append(server)
             server.wait_ready()
         yield started, built, db_url
+        finished = True
     finally:
         for server in started:
             server.stop()
+        if finished:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"(the database and the server logs are kept in {tmp})", file=sys.stderr)
 
 
 async def sign_in(base: str) -> tuple[str, str]:

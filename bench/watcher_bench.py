@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import statistics
 import sys
 import tempfile
@@ -160,6 +161,13 @@ async def idle_pass_ms(watcher: Watcher, n: int = 200) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
+    try:
+        await _measure(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _measure(args: argparse.Namespace, tmp: Path) -> None:
     url = args.url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     settings = Settings.from_env({}, data_dir=tmp, database_url=url, secret_key="bench-secret-" + "b" * 40)
     db = Database(url)
