@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -17,13 +18,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from argon2 import PasswordHasher, profiles
 
 from checkin.app import create_app
 from checkin.clock import DrivenClock
 from checkin.context import AppContext
 from checkin.domain.model import Role
+from checkin.services import accounts
 from checkin.services.accounts import create_user
 from checkin.settings import Settings
+from checkin.storage.database import Database
 from checkin.storage.tables import metadata
 
 PASSWORD = "a-long-test-password"
@@ -75,9 +79,34 @@ def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test process: running every migration costs ~0.2 s a test."""
+    path = tmp_path_factory.mktemp("migrated") / "checkin.db"
+
+    async def migrate() -> None:
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        await database.start()
+        await database.close()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Real argon2 with argon2-cffi's own profile for tests: its production cost (~0.16 s a hash) is on purpose."""
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    kept = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher, accounts._DUMMY_HASH = hasher, hasher.hash("not-a-real-password-just-timing")
+    yield
+    accounts._hasher, accounts._DUMMY_HASH = kept
+
+
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Path, postgres_database: str | None) -> str:
+async def database_url(backend: str, tmp_path: Path, postgres_database: str | None, migrated_sqlite: Path) -> str:
     if backend == "sqlite":
+        shutil.copyfile(migrated_sqlite, tmp_path / "checkin.db")  # each test still starts on a file of its own
         return f"sqlite+aiosqlite:///{tmp_path / 'checkin.db'}"
     if postgres_database is None:
         pytest.skip("PostgreSQL suite: set CHECKIN_TEST_POSTGRES_URL=postgresql+asyncpg://user@127.0.0.1:5432/db "

@@ -39,17 +39,25 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return _from_sqlite if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
 
 
+# The last time formatted and its text: a write binds the same `now` a dozen times over.
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def _to_sqlite(value: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DATETIME stores (microseconds always shown), so old and new rows sort alike."""
+    global _last
     if value is None:
         return None
+    last = _last  # one read of the pair: another thread may replace it meanwhile
+    if value is last[0]:
+        return last[1]
     if not isinstance(value, datetime):
         raise TypeError("a UTC column takes datetime objects")
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last = (value, text)
+    return text
 
 
 def _from_sqlite(value: str | None) -> datetime | None:
