@@ -32,13 +32,8 @@ R = TypeVar("R")
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]
-    defaults: tuple[Any, ...]  # a literal bind's own value, or _REQUIRED
-    binds: tuple[Processor, ...]
+    bind: Callable[[Mapping[str, Any]], list[Any]]  # the caller's parameters to the statement's values, in order
     row: Callable[[tuple[Any, ...]], Any] | None  # a raw row to a row with attributes, values processed
-
-
-_REQUIRED = object()
 
 
 def _row_class(keys: list[str]) -> type:
@@ -121,12 +116,7 @@ class Prepared:
         compiled = self._compiled.get(keys)
         if compiled is None:
             compiled = self._compiled[keys] = _compile(self.statement("sqlite"), conn, keys)
-        values = []
-        for name, default, process in zip(compiled.names, compiled.defaults, compiled.binds, strict=True):
-            value = params.get(name, default)
-            if value is _REQUIRED:
-                raise KeyError(f"no value for the parameter {name!r}")
-            values.append(value if process is None else process(value))
+        values = compiled.bind(params)
         try:
             return compiled, driver_connection(conn).execute(compiled.sql, values)
         except sqlite3.Error as exc:
@@ -191,13 +181,33 @@ def _compile(statement: Any, conn: AsyncConnection, keys: tuple[str, ...]) -> _C
     binds = compiled.binds
     if any(binds[name].expanding for name in names):
         raise TypeError("prepared statements take no expanding IN parameters")
-    defaults = tuple(_REQUIRED if binds[name].required or name in keys else binds[name].effective_value
-                     for name in names)
-    processors = tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    missing = [name for name in names if name not in keys and binds[name].required]
+    if missing:
+        raise KeyError(f"no value for the parameter {missing[0]!r}")
+    # a name not given is a literal bound in the statement itself: its own value
+    template = [None if name in keys else binds[name].effective_value for name in names]
+    processors = [binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     columns = list(getattr(statement, "exported_columns", None) or [])
     results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
     row = _row_maker(_row_class([c.key for c in columns]), results) if columns else None
-    return _Compiled(compiled.string, names, defaults, processors, row)
+    return _Compiled(compiled.string, _binder(names, keys, template, processors), row)
+
+
+def _binder(names: tuple[str, ...], keys: tuple[str, ...], template: list[Any], processors: list[Processor]
+            ) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """The values in the statement's order, each through its bind processor (for parameters named `keys`)."""
+    given = [(i, name) for i, name in enumerate(names) if name in keys]
+    processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def bind(params: Mapping[str, Any]) -> list[Any]:
+        values = template.copy()
+        for i, name in given:
+            values[i] = params[name]
+        for i, process in processed:
+            values[i] = process(values[i])
+        return values
+
+    return bind
 
 
 def _row_maker(row_class: Any, results: list[Processor]) -> Callable[[tuple[Any, ...]], Any]:
