@@ -19,8 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkin.services.completion_queue import RULE_ID as QUEUE_RULE
 from checkin.storage.database import Database, Tx
+from checkin.storage.prepared import Prepared
 from checkin.storage.tables import deadlines, leases
+from checkin.storage.types import UtcDateTime
 
 LEASE_NAME = "watcher"
 
@@ -57,7 +60,7 @@ def _pending() -> sa.ColumnElement[bool]:
     return deadlines.c.fired_at.is_(None)
 
 
-def _not_held(now: datetime) -> sa.ColumnElement[bool]:
+def _not_held(now: Any) -> sa.ColumnElement[bool]:
     """Rows whose last failed attempt asked to wait (claimed_until) are left until then."""
     return sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now)
 
@@ -68,7 +71,7 @@ def _not_held(now: datetime) -> sa.ColumnElement[bool]:
 _ORDER = (deadlines.c.fired_at, deadlines.c.due_at)
 
 
-def due_query(now: datetime, limit: int, *where: sa.ColumnElement[bool], due_by: datetime | None = None,
+def due_query(now: Any, limit: Any, *where: sa.ColumnElement[bool], due_by: Any = None,
               by_session: bool = False) -> sa.Select[Any]:
     """Unfired rows due by `due_by` (by default now), earliest first: a range scan of the (fired_at, due_at) index.
 
@@ -79,7 +82,8 @@ def due_query(now: datetime, limit: int, *where: sa.ColumnElement[bool], due_by:
     # through every pending row (EXPLAIN, 100,000 pending); as an expression it sorts only the
     # due rows the (fired_at, due_at) index range gives, a few thousand at most.
     order = (deadlines.c.session_id + 0, *_ORDER) if by_session else _ORDER
-    return (sa.select(deadlines).where(_pending(), deadlines.c.due_at <= (due_by or now), _not_held(now), *where)
+    due = deadlines.c.due_at <= (now if due_by is None else due_by)
+    return (sa.select(deadlines).where(_pending(), due, _not_held(now), *where)
             .order_by(*order, deadlines.c.id).limit(limit))
 
 
@@ -88,13 +92,30 @@ def next_due_query(now: datetime) -> sa.Select[Any]:
     return sa.select(deadlines.c.due_at).where(_pending(), _not_held(now)).order_by(*_ORDER).limit(1)
 
 
-async def claim_due(conn: AsyncConnection, now: datetime, limit: int, *where: sa.ColumnElement[bool],
-                    due_by: datetime | None = None, by_session: bool = False) -> list[Any]:
-    """Due, unfired rows (those `where` also picks), earliest first; on PostgreSQL locked for this transaction."""
-    query = due_query(now, limit, *where, due_by=due_by, by_session=by_session)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list((await conn.execute(query)).all())
+def _claim(which: sa.ColumnElement[bool], *, by_session: bool) -> Prepared:
+    """Due rows that `which` picks, up to `limit`; on PostgreSQL locked for the claiming transaction."""
+    def make(dialect: str) -> sa.Select[Any]:
+        query = due_query(sa.bindparam("now", type_=UtcDateTime()), sa.bindparam("limit", type_=sa.Integer()),
+                          which, due_by=sa.bindparam("due_by", type_=UtcDateTime()), by_session=by_session)
+        return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
+
+    return Prepared(make)
+
+
+# Every watcher pass claims both (prepared: storage/prepared.py says why).
+_DUE = _claim(deadlines.c.rule_id != QUEUE_RULE, by_session=False)
+_QUEUED = _claim(deadlines.c.rule_id == QUEUE_RULE, by_session=True)
+_LEASE = Prepared(sa.select(leases.c.holder, leases.c.expires_at).where(leases.c.name == LEASE_NAME))
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    """Due, unfired deadlines other than queued re-evaluations, earliest first."""
+    return await _DUE.rows(conn, {"now": now, "due_by": now, "limit": limit})
+
+
+async def claim_queued(conn: AsyncConnection, now: datetime, limit: int, due_by: datetime) -> list[Any]:
+    """Queued re-evaluations due by `due_by`, session by session."""
+    return await _QUEUED.rows(conn, {"now": now, "due_by": due_by, "limit": limit})
 
 
 async def next_due(conn: AsyncConnection, now: datetime) -> datetime | None:
@@ -144,6 +165,5 @@ class Lease:
 
 async def holds_lease(conn: AsyncConnection, holder: str) -> bool:
     """Checked inside the firing transaction, so a process whose lease lapsed fires nothing."""
-    row = (await conn.execute(sa.select(leases.c.holder, leases.c.expires_at)
-                              .where(leases.c.name == LEASE_NAME))).first()
+    row = await _LEASE.first(conn)
     return row is not None and row.holder == holder and row.expires_at > wall_clock()

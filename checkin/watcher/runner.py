@@ -32,7 +32,7 @@ from checkin.services.completion_queue import COALESCE_SECONDS
 from checkin.services.snapshots import load_session_context, load_snapshot
 from checkin.storage.database import Tx
 from checkin.storage.tables import deadlines
-from checkin.watcher.claim import claim_due, holds_lease
+from checkin.watcher.claim import claim_due, claim_queued, holds_lease
 from checkin.watcher.effects import Firing as FiringScope
 from checkin.watcher.effects import apply_actions
 from checkin.watcher.reevaluations import fire_reevaluations, programmes_of
@@ -99,10 +99,8 @@ async def fire_due(tx: Tx, ctx: AppContext, now: datetime, *, limit: int, holder
     """
     if lease and not await holds_lease(tx.conn, holder):
         return Pass(0, [], lease_lost=True)
-    queue = deadlines.c.rule_id == completion_queue.RULE_ID
-    rows = await claim_due(tx.conn, now, limit, sa.not_(queue))
-    queued = await claim_due(tx.conn, now, queue_limit, queue, due_by=now + timedelta(seconds=COALESCE_SECONDS),
-                            by_session=True)
+    rows = await claim_due(tx.conn, now, limit)
+    queued = await claim_queued(tx.conn, now, queue_limit, now + timedelta(seconds=COALESCE_SECONDS))
     fired = [await fire_claimed(tx, ctx, row, now, holder) for row in rows]
     together = await fire_reevaluations(tx, ctx, queued, now)
     if together is None:
