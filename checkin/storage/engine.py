@@ -13,6 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
+from checkin.storage.json_text import dumps as json_text_dumps
+from checkin.storage.json_text import loads as json_text_loads
+
 # How long a reader waits on a lock (only ever briefly, in WAL mode); the writer never waits
 # inside SQLite but retries its BEGIN from the event loop (Database), so the loop never blocks.
 READER_BUSY_TIMEOUT_S = 30
@@ -78,12 +81,13 @@ def create_engine(url: str, *, writer: bool = False, pool_size: int = 10) -> Asy
     The writer uses BEGIN IMMEDIATE so it never has to upgrade a read lock mid-batch, and
     checkpoints only when Database asks (wal_autocheckpoint=0), never inside a commit.
     """
+    json_text = {"json_serializer": json_text_dumps, "json_deserializer": json_text_loads}
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json_text)
     inline = make_url(url).set(drivername="sqlite+checkin_inloop")
     engine = create_async_engine(inline, connect_args={"timeout": READER_BUSY_TIMEOUT_S, "check_same_thread": False,
                                                              "factory": _InLoopConnection},
-                                 pool_size=1 if writer else pool_size)
+                                 pool_size=1 if writer else pool_size, **json_text)
     begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
     # journal_mode may wait for a lock once, at connect; only then does the writer stop waiting.
     busy_ms = 0 if writer else READER_BUSY_TIMEOUT_S * 1000
