@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -110,20 +111,16 @@ def _facts(row: Any, fallback_zone: str) -> SessionFacts:
                         max(1, row.qr_rotation_seconds or 15), row.location, row)
 
 
-class _FactsOf:
-    """A session row's facts, made once per row object (the session read is memoised) and fallback zone."""
-
-    def __init__(self) -> None:
-        self._by_zone: dict[str, Derived[SessionFacts]] = {}
-
-    def __call__(self, row: Any, fallback_zone: str) -> SessionFacts:
-        derived = self._by_zone.get(fallback_zone)
-        if derived is None:
-            derived = self._by_zone[fallback_zone] = Derived(lambda r: _facts(r, fallback_zone))
-        return derived(row)
+# Facts by session row object (the session read is memoised), for each fallback zone: in practice the
+# app's one setting.
+_FACTS: dict[str, Derived[SessionFacts]] = {}
 
 
-_facts_of = _FactsOf()
+def _facts_of(row: Any, fallback_zone: str) -> SessionFacts:
+    derived = _FACTS.get(fallback_zone)
+    if derived is None:
+        derived = _FACTS[fallback_zone] = Derived(functools.partial(_facts, fallback_zone=fallback_zone))
+    return derived(row)
 
 
 def checkin_url(base_url: str, session_id: int, token: str, direction: Direction = "in") -> str:
