@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -75,10 +76,15 @@ def room(qr_live: LiveServer) -> Room:
         tutor = await make_user(ctx, TUTOR, Role.TUTOR, "Tamsin Tutor")
         # a long rotation keeps one decoded code valid for the whole test on a slow machine
         programme_id = await factories.programme(ctx, name="Leaders", code_set="plain", preset="",
-                                                 qr_rotation_seconds=120)
+                                                 qr_rotation_seconds=120, grace_minutes=15)
         ottoline = await factories.person(ctx, "Ottoline", "Brackwater")
         peregrine = await factories.person(ctx, "Peregrine", "Ashdown")
-        start = datetime.now(UTC) + timedelta(minutes=20)
+        now = datetime.now(UTC)
+        start = now + timedelta(minutes=20)
+        zone = ZoneInfo(ctx.settings.timezone)
+        if start.astimezone(zone).date() != now.astimezone(zone).date():
+            # a poster is for the session's own day, not valid before its midnight: start it now instead
+            start = now - timedelta(minutes=1)
         session_id = await factories.session(ctx, programme_id, start, title="Leading change", tutor_ids=(tutor,),
                                              person_ids=(ottoline, peregrine), location="Room 4")
         return Room(qr_live, session_id, ottoline, peregrine)
