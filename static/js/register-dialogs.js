@@ -21,11 +21,20 @@ function hhmm(date) {
   return `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
 }
 
-/** The instant a "HH:MM" typed on this tablet means on the session's day; this very minute means now. */
+/**
+ * The instant a "HH:MM" typed on this tablet means: that time nearest the session's start, on its day or
+ * the day before or after (an evening session's 00:04 arrival is the next day's); this very minute means now.
+ */
 export function onSessionDay(sessionStartIso, value) {
   const [h, m] = value.split(":").map(Number);
-  const day = new Date(sessionStartIso);
-  day.setHours(h, m, 0, 0);
+  const start = new Date(sessionStartIso);
+  let day = null;
+  for (const shift of [-1, 0, 1]) {
+    const candidate = new Date(start);
+    candidate.setDate(candidate.getDate() + shift);
+    candidate.setHours(h, m, 0, 0);
+    if (day === null || Math.abs(candidate - start) < Math.abs(day - start)) day = candidate;
+  }
   const now = new Date();
   return now - day >= 0 && now - day < 60000 ? now : day;
 }

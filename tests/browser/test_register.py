@@ -264,3 +264,14 @@ def test_the_day_list_shows_the_tutors_session_and_opens_it(browser: Any, regist
     expect(page.locator("body")).to_have_attribute("data-ready", "register")
     expect(page.locator("#summary")).to_contain_text("0 of 4 marked")
     context.close()
+
+
+def test_a_time_typed_after_midnight_for_an_evening_session_is_the_next_days(browser: Any, live: LiveServer) -> None:
+    page = browser.new_context(base_url=live.url, timezone_id="Europe/London").new_page()
+    page.goto("/")
+    typed = page.evaluate("""async () => {
+        const { onSessionDay } = await import("/js/register-dialogs.js");
+        return [onSessionDay("2026-11-22T23:50:00Z", "00:04"), onSessionDay("2026-11-22T09:00:00Z", "09:05")]
+            .map((d) => d.toISOString());
+    }""")
+    assert typed == ["2026-11-23T00:04:00.000Z", "2026-11-22T09:05:00.000Z"]
