@@ -18,6 +18,7 @@ from checkin.domain.principal import Principal
 from checkin.domain.rules.catalogue import Anchor
 from checkin.domain.rules.deadlines import due_at
 from checkin.domain.rules.policy import Policy
+from checkin.services.held_on import held_between
 from checkin.services.marking import (
     MarkResult,
     authorise,
@@ -165,7 +166,7 @@ async def day_sessions(ctx: AppContext, actor: Principal, day: date | None, mine
         query = (sa.select(sessions, programmes.c.name.label("programme_name"),
                            count_roster.label("roster_count"), count_marks.label("marked_count"))
                  .join(programmes, programmes.c.id == sessions.c.programme_id)
-                 .where(sessions.c.org_id == actor.org_id, sessions.c.starts_at >= start, sessions.c.starts_at < end)
+                 .where(sessions.c.org_id == actor.org_id, held_between(start, end))
                  .order_by(sessions.c.starts_at, sessions.c.id))
         if mine or actor.role is Role.TUTOR:
             query = query.where(sessions.c.id.in_(

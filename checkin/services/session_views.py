@@ -13,6 +13,7 @@ from checkin.context import AppContext
 from checkin.domain.model import Role
 from checkin.domain.principal import Principal
 from checkin.domain.rules.windows import wall_clock
+from checkin.services.held_on import held_between
 from checkin.services.ownership import org_zone, session_for
 from checkin.services.records import record_of
 from checkin.storage.tables import programmes, roster, session_tutors, sessions, users
@@ -59,7 +60,7 @@ async def get_session(ctx: AppContext, actor: Principal, session_id: int) -> dic
 async def list_sessions(ctx: AppContext, actor: Principal, *, day: date | None = None,
                         programme_id: int | None = None, tutor_id: int | None = None, mine: bool = False,
                         limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
-    """Sessions by start time; `day` is a calendar day in the organisation's zone. Tutors get only their own."""
+    """Sessions by start time; `day` (in the organisation's zone) lists those held on it. Tutors get only their own."""
     query = _select().where(sessions.c.org_id == actor.org_id)
     if actor.role is Role.TUTOR or mine:
         query = query.where(_taught_by(actor.user_id))
@@ -71,7 +72,7 @@ async def list_sessions(ctx: AppContext, actor: Principal, *, day: date | None =
         if day is not None:
             tz = await org_zone(conn, actor.org_id)
             start, end = wall_clock(day, time(0), tz), wall_clock(day + timedelta(days=1), time(0), tz)
-            query = query.where(sessions.c.starts_at >= start, sessions.c.starts_at < end)
+            query = query.where(held_between(start, end))
         rows = (await conn.execute(query.order_by(sessions.c.starts_at, sessions.c.id)
                                    .limit(limit).offset(offset))).all()
         return await as_json(conn, rows)

@@ -14,6 +14,7 @@ from checkin.domain.errors import Conflict
 from checkin.domain.model import Role
 from checkin.domain.principal import Principal
 from checkin.domain.rules.windows import wall_clock
+from checkin.services.held_on import held_between
 from checkin.services.ownership import org_zone, require, session_for
 from checkin.storage import events
 from checkin.storage.audit import record
@@ -81,8 +82,7 @@ async def list_tasks(ctx: AppContext, actor: Principal, *, kind: str | None = No
                 sa.select(session_tutors.c.session_id).where(session_tutors.c.user_id == actor.user_id)))
         if day is not None:
             start, end = _day_bounds(day, await org_zone(conn, actor.org_id))
-            query = query.where(tasks.c.session_id.in_(sa.select(sessions.c.id).where(
-                sessions.c.starts_at >= start, sessions.c.starts_at < end)))
+            query = query.where(tasks.c.session_id.in_(sa.select(sessions.c.id).where(held_between(start, end))))
         rows = (await conn.execute(query.order_by(tasks.c.due_at, tasks.c.id).limit(limit))).all()
         person_ids = [r.person_id for r in rows if r.person_id is not None]
         phones = await phones_for(conn, person_ids)
@@ -152,7 +152,7 @@ async def events_board(ctx: AppContext, actor: Principal, day: date | None, now:
         day = day or now.astimezone(tz).date()
         start, end = _day_bounds(day, tz)
         rows = (await conn.execute(sa.select(sessions).where(
-            sessions.c.org_id == actor.org_id, sessions.c.starts_at >= start, sessions.c.starts_at < end)
+            sessions.c.org_id == actor.org_id, held_between(start, end))
             .order_by(sessions.c.starts_at, sessions.c.id))).all()
         counts = await session_counts(conn, [r.id for r in rows])
         seq = await events.last_seq(conn, events.org_channel(actor.org_id))

@@ -33,7 +33,7 @@ SESSION_CHANGE = Obj(_session_fields())
 CANCEL = Obj({"cancelled_by": Choice(CancelledBy), "reason": Str(min_len=1, max_len=500)})
 ROSTER = Obj({"person_ids": ListOf(Int(minimum=1), max_items=2000)})
 LISTING = Obj({
-    "date": Day(required=False, description="a calendar day in the organisation's time zone"),
+    "date": Day(required=False, description="the sessions held on a calendar day in the organisation's time zone"),
     "programme_id": Int(minimum=1, required=False),
     "tutor_id": Int(minimum=1, required=False),
     "mine": Bool(required=False, default=False),

@@ -189,6 +189,17 @@ async def test_the_date_filter_is_a_local_day_in_summer_time(ctx: AppContext, bo
     assert ([s["id"] for s in on_second], on_first) == ([made["id"]], [])
 
 
+@both_backends
+async def test_a_session_running_past_midnight_is_listed_on_both_days(ctx: AppContext, boss: Principal,
+                                                                        ap_programme: int) -> None:
+    evening = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # London is on UTC in March
+    made = await sessions.create_session(ctx, boss, _new(ap_programme, starts_at=evening,
+                                                         ends_at=evening + timedelta(hours=2)), ctx.clock())
+    listed = [[s["id"] for s in await session_views.list_sessions(ctx, boss, day=date(2026, 3, d))]
+              for d in (1, 2, 3, 4)]
+    assert listed == [[], [made["id"]], [made["id"]], []]
+
+
 async def test_sessions_are_listed_by_start_time(ctx: AppContext, boss: Principal, ap_programme: int) -> None:
     second = await sessions.create_session(ctx, boss, _new(ap_programme, title="Second"), ctx.clock())
     first = await sessions.create_session(ctx, boss, _new(ap_programme, title="First", starts_at=NINE -
