@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +18,7 @@ from checkin.domain.principal import Principal
 from checkin.domain.rules.catalogue import Anchor
 from checkin.domain.rules.deadlines import due_at
 from checkin.domain.rules.policy import Policy
-from checkin.services.held_on import held_between
+from checkin.services.held_on import held_on
 from checkin.services.marking import (
     MarkResult,
     authorise,
@@ -157,8 +157,6 @@ async def day_sessions(ctx: AppContext, actor: Principal, day: date | None, mine
                                       .where(organisations.c.id == actor.org_id))).scalar() or "Europe/London"
         tz = zone(tz_name)
         day = day or ctx.clock().astimezone(tz).date()
-        start = datetime.combine(day, time(0), tzinfo=tz)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
         count_roster = (sa.select(sa.func.count()).where(roster.c.session_id == sessions.c.id)
                         .correlate(sessions).scalar_subquery())
         count_marks = (sa.select(sa.func.count()).where(marks.c.session_id == sessions.c.id)
@@ -166,7 +164,7 @@ async def day_sessions(ctx: AppContext, actor: Principal, day: date | None, mine
         query = (sa.select(sessions, programmes.c.name.label("programme_name"),
                            count_roster.label("roster_count"), count_marks.label("marked_count"))
                  .join(programmes, programmes.c.id == sessions.c.programme_id)
-                 .where(sessions.c.org_id == actor.org_id, held_between(start, end))
+                 .where(sessions.c.org_id == actor.org_id, held_on(day, tz))
                  .order_by(sessions.c.starts_at, sessions.c.id))
         if mine or actor.role is Role.TUTOR:
             query = query.where(sessions.c.id.in_(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, time, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checkin.context import AppContext
 from checkin.domain.model import Role
 from checkin.domain.principal import Principal
-from checkin.domain.rules.windows import wall_clock
-from checkin.services.held_on import held_between
+from checkin.services.held_on import held_on
 from checkin.services.ownership import org_zone, session_for
 from checkin.services.records import record_of
 from checkin.storage.tables import programmes, roster, session_tutors, sessions, users
@@ -71,8 +70,7 @@ async def list_sessions(ctx: AppContext, actor: Principal, *, day: date | None =
     async with ctx.db.read() as conn:
         if day is not None:
             tz = await org_zone(conn, actor.org_id)
-            start, end = wall_clock(day, time(0), tz), wall_clock(day + timedelta(days=1), time(0), tz)
-            query = query.where(held_between(start, end))
+            query = query.where(held_on(day, tz))
         rows = (await conn.execute(query.order_by(sessions.c.starts_at, sessions.c.id)
                                    .limit(limit).offset(offset))).all()
         return await as_json(conn, rows)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,8 +12,7 @@ from checkin.context import AppContext
 from checkin.domain.errors import Conflict
 from checkin.domain.model import Role
 from checkin.domain.principal import Principal
-from checkin.domain.rules.windows import wall_clock
-from checkin.services.held_on import held_between
+from checkin.services.held_on import held_on
 from checkin.services.ownership import org_zone, require, session_for
 from checkin.storage import events
 from checkin.storage.audit import record
@@ -81,8 +79,8 @@ async def list_tasks(ctx: AppContext, actor: Principal, *, kind: str | None = No
             query = query.where(tasks.c.session_id.in_(
                 sa.select(session_tutors.c.session_id).where(session_tutors.c.user_id == actor.user_id)))
         if day is not None:
-            start, end = _day_bounds(day, await org_zone(conn, actor.org_id))
-            query = query.where(tasks.c.session_id.in_(sa.select(sessions.c.id).where(held_between(start, end))))
+            tz = await org_zone(conn, actor.org_id)
+            query = query.where(tasks.c.session_id.in_(sa.select(sessions.c.id).where(held_on(day, tz))))
         rows = (await conn.execute(query.order_by(tasks.c.due_at, tasks.c.id).limit(limit))).all()
         person_ids = [r.person_id for r in rows if r.person_id is not None]
         phones = await phones_for(conn, person_ids)
@@ -112,10 +110,6 @@ async def complete_task(ctx: AppContext, actor: Principal, task_id: int, now: da
         return task_json((await tx.conn.execute(sa.select(tasks).where(tasks.c.id == task_id))).one())
 
     return await ctx.db.write(work)
-
-
-def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    return wall_clock(day, time(0, 0), tz), wall_clock(day + timedelta(days=1), time(0, 0), tz)
 
 
 async def session_counts(conn: AsyncConnection, session_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -150,9 +144,8 @@ async def events_board(ctx: AppContext, actor: Principal, day: date | None, now:
     async with ctx.db.read() as conn:
         tz = await org_zone(conn, actor.org_id)
         day = day or now.astimezone(tz).date()
-        start, end = _day_bounds(day, tz)
         rows = (await conn.execute(sa.select(sessions).where(
-            sessions.c.org_id == actor.org_id, held_between(start, end))
+            sessions.c.org_id == actor.org_id, held_on(day, tz))
             .order_by(sessions.c.starts_at, sessions.c.id))).all()
         counts = await session_counts(conn, [r.id for r in rows])
         seq = await events.last_seq(conn, events.org_channel(actor.org_id))
