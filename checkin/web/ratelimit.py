@@ -74,8 +74,9 @@ class RateLimiter:
 
     def take(self, key: str, cost: float = 1.0) -> Verdict:
         """Spends `cost` tokens of `key`, or refuses with the wait until it could."""
-        verdict = self.check(key, cost)
-        self._record(key, cost if verdict.allowed else 0.0, refused=not verdict.allowed)
+        now = self.clock()
+        verdict = self.check(key, cost, now)
+        self._record(key, cost if verdict.allowed else 0.0, refused=not verdict.allowed, now=now)
         return verdict
 
     def reset(self, key: str) -> None:
