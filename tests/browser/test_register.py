@@ -199,6 +199,8 @@ def test_an_offline_mark_older_than_another_tablets_mark_loses_and_the_tutor_is_
     expect(row(tablet_a, register, "Ava Example")).to_have_attribute("data-pending", "true")
     row(tablet_b, register, "Ava Example").locator(".act-late").click()
     tablet_b.locator("#late-dialog").get_by_role("button", name="Mark late").click()
+    # answered by the server, not merely not yet queued, before tablet A comes back
+    expect(row(tablet_b, register, "Ava Example")).to_have_attribute("data-status", "late")
     expect(row(tablet_b, register, "Ava Example")).to_have_attribute("data-pending", "false")
 
     context_a.set_offline(False)
