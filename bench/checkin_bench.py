@@ -128,18 +128,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per figure (after 1 s warm-up)")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--roster", type=int, default=400, help="people per session (each scans once)")
+    parser.add_argument("--requirements", default="", metavar="PRESET",
+                        help="give the programmes this programme preset's completion requirements (e.g. coaching), "
+                             "so every check-in queues a re-evaluation")
     parser.add_argument("--plain", action="store_true", help="serve with h11 and asyncio's loop, not httptools/uvloop")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the servers, e.g. CHECKIN_WATCHER=false to see what the watcher costs")
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
-    world_size = {"sessions_n": args.sessions, "roster_n": args.roster}
+    world_size = {"sessions_n": args.sessions, "roster_n": args.roster, "preset": args.requirements}
     with fresh_postgres(args.url) as pg_url, servers(pg_url, args.instances, world=world_size, env=env,
                                                      plain=args.plain) as (procs, world, _db_url):
         assert world is not None
         backend = "PostgreSQL" if pg_url else "SQLite"
         print(f"{backend}, {len(procs)} app process(es){' (h11, asyncio loop)' if args.plain else ''}"
               f"{' with ' + ' '.join(args.env) if args.env else ''}, "
+              f"{args.requirements + ' requirements' if args.requirements else 'no completion requirements'}, "
               f"{len(world.all_phones()):,} phones in "
               f"{len(world.session_ids)} sessions; load average {load_average()} before start")
         scans = Scans(world)

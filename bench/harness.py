@@ -44,6 +44,7 @@ from checkin.domain.tokens import (  # noqa: E402
 )
 from checkin.services.accounts import create_user  # noqa: E402
 from checkin.services.orgs import ensure_org  # noqa: E402
+from checkin.services.programme_presets import PROGRAMME_PRESETS  # noqa: E402
 from checkin.storage.database import Database, Tx  # noqa: E402
 from checkin.storage.tables import people, programmes, roster, sessions  # noqa: E402
 
@@ -91,8 +92,14 @@ async def _insert_many(tx: Tx, table: sa.Table, rows: list[dict[str, Any]]) -> l
     return ids
 
 
-async def build_world(url: str, *, sessions_n: int, roster_n: int) -> World:
-    """Sessions running now (started 10 minutes ago, 8 hours long), each with its own roster and phones."""
+async def build_world(url: str, *, sessions_n: int, roster_n: int, preset: str = "") -> World:
+    """Sessions running now (started 10 minutes ago, 8 hours long), each with its own roster and phones.
+
+    The programmes are residentials with no completion requirements, as the events preset makes
+    them; `preset` names a programme preset whose requirements they get instead (every mark
+    then queues a completion re-evaluation).
+    """
+    requirements = PROGRAMME_PRESETS[preset].requirements_list() if preset else []
     db = Database(url)
     await db.start()
     now = datetime.now(UTC)
@@ -103,7 +110,7 @@ async def build_world(url: str, *, sessions_n: int, roster_n: int) -> World:
         async def work(tx: Tx) -> tuple[list[int], list[int]]:
             programme_ids = await _insert_many(tx, programmes, [dict(
                 org_id=org, name=f"Bench residential {k + 1}", preset="", code_set="plain", policy={},
-                requirements=[], reasons=[], weekly_report_to=[], created_at=now, updated_at=now)
+                requirements=requirements, reasons=[], weekly_report_to=[], created_at=now, updated_at=now)
                 for k in range((sessions_n + SESSIONS_PER_PROGRAMME - 1) // SESSIONS_PER_PROGRAMME)])
             starts = now - timedelta(minutes=10)
             session_ids = await _insert_many(tx, sessions, [dict(
@@ -191,7 +198,7 @@ def rss_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def servers(url: str | None, count: int = 1, *, env: dict[str, str] | None = None,
-            world: dict[str, int] | None = None, plain: bool = False,
+            world: dict[str, Any] | None = None, plain: bool = False,
             ) -> Iterator[tuple[list[Server], World | None, str]]:
     """Builds the world in a fresh database (SQLite in a temp dir unless `url`), then starts `count` servers."""
     tmp = Path(tempfile.mkdtemp(prefix="checkin-bench-"))

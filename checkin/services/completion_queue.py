@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkin.domain.completion_requirements import requirements_from_json
+from checkin.domain.errors import Invalid
 from checkin.storage.prepared import Prepared, dialect_insert
 from checkin.storage.tables import deadlines
 
@@ -40,6 +42,19 @@ def programme_of(key: str) -> int | None:
     """The programme a pending key names, or None for a key not made by pending_key."""
     found = _PROGRAMME.search(key)
     return int(found.group(1)) if found else None
+
+
+def evaluates(requirements_json: Any) -> bool:
+    """Whether a programme with these stored requirements has anything to re-evaluate after a mark.
+
+    With no requirements a standing has no state to cross and no alert to raise, so a mark
+    queues nothing (an events programme's check-ins are the busiest path of all). Unreadable
+    requirements count as none, as the evaluation itself reads them (completion_records).
+    """
+    try:
+        return bool(requirements_from_json(requirements_json or []))
+    except Invalid:
+        return False
 
 
 def _queue_insert(dialect: str) -> Any:

@@ -34,6 +34,12 @@ async def stored_states(conn: AsyncConnection, person_ids: Collection[int], prog
     return dict(found)
 
 
+async def forget_states(conn: AsyncConnection, programme_id: int) -> None:
+    """Drops all but the judged weeks, as a re-evaluation would for a programme left with no requirements."""
+    await conn.execute(sa.delete(completion_states).where(completion_states.c.programme_id == programme_id,
+                                                          completion_states.c.requirement.not_like("%:w%")))
+
+
 _INSERT_STATE = sa.insert(completion_states)
 
 

@@ -29,7 +29,7 @@ from checkin.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.principal import Principal
 from checkin.domain.rules.policy import Policy
-from checkin.services.completion_queue import QUEUED, queue_reevaluation
+from checkin.services.completion_queue import QUEUED, evaluates, queue_reevaluation
 from checkin.services.snapshots import policy_of
 from checkin.storage import events
 from checkin.storage.audit import record
@@ -69,6 +69,7 @@ def programme_policy(policy_json: Any, preset_name: str) -> Policy:
 
 # A session row's policy, parsed once per row object (the session read is memoised).
 session_policy: Derived[Policy] = Derived(lambda session: programme_policy(session.policy, session.preset))
+session_evaluated: Derived[bool] = Derived(lambda session: evaluates(session.requirements))
 
 
 def register_closes_at(session: Any, policy: Policy) -> datetime:
@@ -79,7 +80,7 @@ def register_closes_at(session: Any, policy: Policy) -> datetime:
 # The statements every mark runs, prepared once (storage/prepared.py says why).
 _SESSION_ROW = Prepared(
     sa.select(sessions, programmes.c.name.label("programme_name"), programmes.c.code_set,
-              programmes.c.policy, programmes.c.preset, programmes.c.reasons,
+              programmes.c.policy, programmes.c.preset, programmes.c.reasons, programmes.c.requirements,
               programmes.c.grace_minutes.label("programme_grace"), programmes.c.qr_rotation_seconds)
     .join(programmes, programmes.c.id == sessions.c.programme_id)
     .where(sessions.c.id == sa.bindparam("session_id")), memo=1024)
@@ -314,7 +315,7 @@ async def record_mark(tx: Tx, ctx: AppContext, *, session_id: int, person_id: in
     event = await events.emit(tx, ctx.hub.publish, channel, event_type, {
         "person_id": person_id, "history_id": history_id, "changed": changed, "late_entry": late_entry,
         "mark": after, "recorded": recorded}, now)
-    if changed:
+    if changed and session_evaluated(session):
         await queue_reevaluation(conn, session.org_id, session_id, person_id, session.programme_id, now)
         tx.after_commit(lambda: ctx.wake(QUEUED))
     return MarkResult(history_id, False, after, changed, late_entry, int(event["seq"]))

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from checkin.context import AppContext
 from checkin.domain.errors import Conflict
 from checkin.domain.principal import Principal
+from checkin.services.completion_queue import evaluates
+from checkin.services.completion_store import forget_states
 from checkin.services.deadlines import replan_programme
 from checkin.services.ownership import require
 from checkin.services.programme_policy import DEFAULT_REASONS, check_reasons, settle
@@ -77,6 +79,8 @@ async def update_programme(ctx: AppContext, actor: Principal, programme_id: int,
                                   .values(updated_at=now, **diff))
             await record(tx.conn, now, actor, "update", "programme", programme_id,
                          before={k: before[k] for k in diff}, after=diff)
+        if "requirements" in diff and not evaluates(diff["requirements"]):
+            await forget_states(tx.conn, programme_id)  # its marks no longer queue the re-evaluation that would
         if any(k in diff for k in _PLANNING):
             await replan_programme(tx, ctx, programme_id, now)
         return await _fresh(tx, programme_id)

@@ -14,7 +14,7 @@ from checkin.domain.model import Role, SessionKind, SessionMode
 from checkin.domain.principal import Principal
 from checkin.services import cohorts, programmes, rosters, sessions
 from checkin.storage.database import Tx
-from checkin.storage.tables import audit_log, deadlines, marks
+from checkin.storage.tables import audit_log, completion_states, deadlines, marks
 from checkin.storage.tables import programmes as programmes_t
 from tests import factories
 from tests.conftest import both_backends, make_user
@@ -175,6 +175,23 @@ async def test_a_programme_change_is_audited_with_before_and_after(ctx: AppConte
         row = (await conn.execute(sa.select(audit_log).where(audit_log.c.entity == "programme",
                                                              audit_log.c.action == "update"))).one()
     assert (row.before, row.after) == ({"qr_rotation_seconds": 15}, {"qr_rotation_seconds": 30})
+
+
+async def test_removing_every_requirement_drops_the_stored_states_but_the_judged_weeks(
+        ctx: AppContext, boss: Principal) -> None:
+    made = await _create(ctx, boss, preset="ap_tuition")
+    pupil = await factories.person(ctx)
+
+    async def stored(tx: Tx) -> None:
+        await tx.conn.execute(sa.insert(completion_states), [
+            dict(person_id=pupil, programme_id=made["id"], requirement=key, status="at_risk", updated_at=NINE)
+            for key in ("overall", "AP-90:ap", "AP-90:ap:w2026-03-02")])
+
+    await ctx.db.write(stored)
+    await programmes.update_programme(ctx, boss, made["id"], {"requirements": []}, ctx.clock())
+    async with ctx.db.read() as conn:
+        keys = (await conn.execute(sa.select(completion_states.c.requirement))).scalars().all()
+    assert keys == ["AP-90:ap:w2026-03-02"]
 
 
 async def test_an_unknown_programme_is_not_found(ctx: AppContext, boss: Principal) -> None:

@@ -13,10 +13,11 @@ from checkin.context import AppContext
 from checkin.domain.errors import Conflict, Forbidden, Invalid
 from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.principal import Principal
-from checkin.services.completion_queue import QUEUED
+from checkin.services.completion_queue import QUEUED, RULE_ID
 from checkin.services.marking import MarkResult, record_mark
+from checkin.services.programme_presets import PROGRAMME_PRESETS
 from checkin.storage.database import Tx
-from checkin.storage.tables import audit_log, events, mark_history, marks, sessions
+from checkin.storage.tables import audit_log, deadlines, events, mark_history, marks, programmes, sessions
 from tests import factories
 from tests.conftest import both_backends, make_user
 
@@ -243,14 +244,37 @@ async def test_a_tutor_cannot_mark_a_session_they_do_not_teach(room: Room) -> No
 
 async def test_each_mark_is_published_on_the_session_channel_after_commit(room: Room) -> None:
     sub = room.ctx.hub.subscribe(f"session:{room.session_id}")
-    woken: list[str] = []
-    room.ctx.wakers[QUEUED] = lambda: woken.append(QUEUED)
     first = await mark(room, room.ava, at=at(1))
     second = await mark(room, room.ben, MarkStatus.LATE, at=at(2))
     got: list[Any] = [sub.queue.get_nowait(), sub.queue.get_nowait()]
     assert [(e["type"], e["seq"], e["data"]["person_id"]) for e in got] == [("mark", 1, room.ava),
                                                                             ("mark", 2, room.ben)]
-    assert (first.seq, second.seq, woken) == (1, 2, [QUEUED, QUEUED])
+    assert (first.seq, second.seq) == (1, 2)
+
+
+async def _queued_after_two_marks(room: Room, requirements: list[Any]) -> tuple[list[str], list[str]]:
+    """The watcher's wake-ups after two marks in a programme with these requirements, and the rows queued."""
+    async def work(tx: Tx) -> None:
+        await tx.conn.execute(sa.update(programmes).values(requirements=requirements))
+
+    await room.ctx.db.write(work)
+    woken: list[str] = []
+    room.ctx.wakers[QUEUED] = lambda: woken.append(QUEUED)
+    await mark(room, room.ava, at=at(1))
+    await mark(room, room.ben, MarkStatus.LATE, at=at(2))
+    async with room.ctx.db.read() as conn:
+        keys = (await conn.execute(sa.select(deadlines.c.key).where(deadlines.c.rule_id == RULE_ID)
+                                   .order_by(deadlines.c.id))).scalars().all()
+    return woken, list(keys)
+
+
+async def test_a_mark_queues_a_completion_reevaluation_and_wakes_the_watcher(room: Room) -> None:
+    woken, keys = await _queued_after_two_marks(room, PROGRAMME_PRESETS["ap_tuition"].requirements_list())
+    assert (woken, len(keys)) == ([QUEUED, QUEUED], 2)
+
+
+async def test_a_mark_in_a_programme_without_requirements_queues_no_reevaluation(room: Room) -> None:
+    assert await _queued_after_two_marks(room, []) == ([], [])
 
 
 async def test_a_qr_check_in_is_published_as_a_checkin_event(room: Room) -> None:

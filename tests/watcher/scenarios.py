@@ -13,6 +13,7 @@ from checkin.domain.model import MarkSource, MarkStatus, Role
 from checkin.domain.rules import preset
 from checkin.services.deadlines import replan_session
 from checkin.services.marking import record_mark
+from checkin.services.programme_presets import PROGRAMME_PRESETS
 from checkin.storage.database import Tx
 from checkin.storage.tables import alerts, deadlines, follow_ups, organisations, users
 from tests import factories
@@ -58,7 +59,8 @@ async def _staff_member(ctx: AppContext, email: str, role: Role, name: str) -> i
 async def ap_programme(ctx: AppContext) -> int:
     if "watcher_programme" not in ctx.extras:
         ctx.extras["watcher_programme"] = await factories.programme(
-            ctx, name="AP Tuition", preset="ap_tuition", policy=preset("ap_tuition").to_dict())
+            ctx, name="AP Tuition", preset="ap_tuition", policy=preset("ap_tuition").to_dict(),
+            requirements=PROGRAMME_PRESETS["ap_tuition"].requirements_list())
     return ctx.extras["watcher_programme"]
 
 

@@ -11,6 +11,7 @@ from checkin.clock import DrivenClock
 from checkin.context import AppContext
 from checkin.domain.model import MarkStatus
 from checkin.services.completion_queue import COALESCE_SECONDS, RULE_ID
+from checkin.services.programme_presets import PROGRAMME_PRESETS
 from checkin.storage.database import Tx
 from checkin.storage.tables import completion_states, deadlines, roster
 from checkin.watcher.loop import Watcher
@@ -100,7 +101,8 @@ async def test_a_pass_costs_the_same_statements_for_eight_people_as_for_two(
     await watcher.fire_due_now()  # takes the SQLite lease now, so that the two passes measured are alike
 
     async def statements_to_fire(people: int) -> int:
-        programme_id = await factories.programme(ctx, name=f"Residential {people}", code_set="plain", preset="")
+        programme_id = await factories.programme(ctx, name=f"Residential {people}", code_set="plain", preset="",
+                                                 requirements=PROGRAMME_PRESETS["coaching"].requirements_list())
         ids = [await factories.person(ctx, f"Pat{i}", f"R{people}") for i in range(people)]
         session_id = await factories.session(ctx, programme_id, clock() - timedelta(hours=1), person_ids=tuple(ids))
         for person_id in ids:
