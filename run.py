@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"checkin serving on http://{settings.host}:{settings.port}/  (Ctrl+C stops)", flush=True)
     app = create_app(settings)
     settle_heap()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+    # access lines are info, below the level: without the access logger uvicorn skips building each one
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                 ws_per_message_deflate=False, proxy_headers=False)
     return 0
 

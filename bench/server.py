@@ -3,7 +3,7 @@
     CHECKIN_DATA_DIR=/tmp/x CHECKIN_SECRET_KEY=... python bench/server.py --port 8765
 
 It serves `create_app(settings)` exactly as run.py does (same uvicorn options: no per-message
-deflate, no proxy headers), with three routes added in front of the app's own, for the benchmarks
+deflate, no proxy headers, no access log), with three routes added in front of the app's own, for the benchmarks
 to measure each path beside its bare ceiling on the same server in the same run:
 
 - GET  /bench/constant         answers a constant JSON body (HTTP + routing + middleware);
@@ -120,7 +120,7 @@ def main() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = bench_app(settings)
     settle_heap()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                 ws_per_message_deflate=False, proxy_headers=False, backlog=4096,
                 **({"http": "h11", "loop": "asyncio"} if args.plain else {}))
 
