@@ -1,8 +1,9 @@
 """Completion re-evaluation after a mark, queued as a durable watcher deadline.
 
 Re-evaluating a participant reads their whole programme, too much for every check-in's
-transaction. Instead a mark leaves one pending COMPLETION row per person and programme (an
-insert that does nothing when one is already pending); the watcher fires it moments later,
+transaction. Instead a mark in a programme with completion requirements leaves one pending
+COMPLETION row per person and programme (an insert that does nothing when one is already
+pending; see `evaluates` for a programme without them); the watcher fires it moments later,
 together with the others pending (see watcher.reevaluations), and deletes it. Being a row, it
 survives a crash, and a burst of marks costs one evaluation.
 """
