@@ -26,6 +26,7 @@ from checkin.domain.completion_requirements import (
     requirement_from_dict,
     requirements_from_json,
     requirements_to_json,
+    stored_requirements,
 )
 from checkin.domain.completion_rules import RequirementResult, judge
 from checkin.domain.completion_tally import (
@@ -52,7 +53,7 @@ __all__ = [
     "MinPercent", "Outcome", "Persistence", "Requirement", "RequirementResult", "SessionRecord", "Tally",
     "catch_up_required", "classify", "crossed", "evaluate", "minutes_late", "persistence_flag",
     "requirement_from_dict", "requirements_from_json", "requirements_to_json", "share_missed",
-    "weekly_percentages", "worst",
+    "stored_requirements", "weekly_percentages", "worst",
 ]
 
 

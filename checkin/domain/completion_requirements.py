@@ -182,6 +182,18 @@ def requirements_from_json(data: object) -> tuple[Requirement, ...]:
     return found
 
 
+def stored_requirements(data: object) -> tuple[Requirement, ...]:
+    """A programme's stored requirements as the product reads them: none when unreadable.
+
+    Programmes refuse bad requirements when they are set, so only a hand-edited row gets here;
+    reports and re-evaluations must not break on it.
+    """
+    try:
+        return requirements_from_json(data or [])
+    except Invalid:
+        return ()
+
+
 def requirements_to_json(requirements: Iterable[Requirement]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in requirements]
 

@@ -29,7 +29,7 @@ from checkin.domain.completion import (
 from checkin.domain.model import AlertSeverity
 from checkin.services.alerting import raise_alert, resolve_recipients
 from checkin.services.completion_records import ProgrammeInfo, Standing, load_programme, load_standings
-from checkin.services.completion_store import save_states, stored_states
+from checkin.services.completion_store import WEEK, save_states, stored_states
 from checkin.storage.database import Tx
 
 OVERALL = "overall"
@@ -49,7 +49,7 @@ def state_key(key: str) -> str:
 
 
 def week_key(requirement_key: str, monday: date) -> str:
-    return state_key(f"{requirement_key}:w{monday.isoformat()}")
+    return state_key(f"{requirement_key}{WEEK}{monday.isoformat()}")
 
 
 def escalation_states(standing: Standing, programme: ProgrammeInfo, now: datetime) -> dict[str, tuple[str, str]]:
@@ -154,7 +154,7 @@ async def _escalate(tx: Tx, ctx: AppContext, programme: ProgrammeInfo, standing:
                   "weeks": [{"week": w.isoformat(), "percent": _num(p)} for w, p in weeks],
                   "next_action": "Review the pupil's attendance with their school or local authority."}
         why = " ".join(r.reason for r in results)
-        weekly = [k for k in keys if ":w" in k]
+        weekly = [k for k in keys if WEEK in k]
         if weekly and weeks:
             why += f" In the week of {weeks[-1][0]:%-d %B %Y} attendance was {_num(weeks[-1][1])}%."
         return await raise_alert(tx, ctx, org_id=programme.org_id, rule_id=rule_id, kind="attendance_below_90",

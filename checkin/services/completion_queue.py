@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkin.domain.completion_requirements import requirements_from_json
-from checkin.domain.errors import Invalid
+from checkin.domain.completion import stored_requirements
 from checkin.storage.prepared import Prepared, dialect_insert
 from checkin.storage.tables import deadlines
 
@@ -49,13 +48,10 @@ def evaluates(requirements_json: Any) -> bool:
     """Whether a programme with these stored requirements has anything to re-evaluate after a mark.
 
     With no requirements a standing has no state to cross and no alert to raise, so a mark
-    queues nothing (an events programme's check-ins are the busiest path of all). Unreadable
-    requirements count as none, as the evaluation itself reads them (completion_records).
+    queues nothing (an events programme's check-ins are the busiest path of all). They are read
+    as the evaluation itself reads them, unreadable ones as none.
     """
-    try:
-        return bool(requirements_from_json(requirements_json or []))
-    except Invalid:
-        return False
+    return bool(stored_requirements(requirements_json))
 
 
 def _queue_insert(dialect: str) -> Any:

@@ -24,10 +24,10 @@ from checkin.domain.completion import (
     SessionRecord,
     classify,
     evaluate,
-    requirements_from_json,
     share_missed,
+    stored_requirements,
 )
-from checkin.domain.errors import Invalid, NotFound
+from checkin.domain.errors import NotFound
 from checkin.domain.model import CancelledBy, Category, MarkStatus, SessionStatus
 from checkin.domain.rules.cancellation import CancellationEffect, cancellation_effect
 from checkin.domain.rules.policy import Policy
@@ -115,12 +115,8 @@ async def load_programme(conn: AsyncConnection, programme_id: int, org_id: int |
     row = await _PROGRAMME.first(conn, {"programme": programme_id, "org": org_id})
     if row is None:
         raise NotFound("not_found", f"There is no programme {programme_id}.")
-    try:
-        requirements = requirements_from_json(row.requirements or [])
-    except Invalid:
-        requirements = ()  # programmes.py refuses bad requirements; a hand-edited row must not break reports
     return ProgrammeInfo(row.id, row.org_id, row.name, CODE_SETS.get(row.code_set, PLAIN),
-                         programme_policy(row.policy, row.preset), requirements,
+                         programme_policy(row.policy, row.preset), stored_requirements(row.requirements),
                          ZoneInfo(row.timezone or "Europe/London"), row)
 
 

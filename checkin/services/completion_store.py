@@ -17,6 +17,7 @@ from checkin.storage.prepared import Prepared, in_ids
 from checkin.storage.tables import completion_states
 
 States = dict[str, str]  # status by stored key
+WEEK = ":w"  # in the key of a week's state (completion.week_key): kept as the history of the weeks judged
 _STORED = Prepared(lambda dialect: sa.select(
     completion_states.c.person_id, completion_states.c.requirement, completion_states.c.status).where(
     completion_states.c.programme_id == sa.bindparam("programme", type_=sa.Integer()),
@@ -37,7 +38,7 @@ async def stored_states(conn: AsyncConnection, person_ids: Collection[int], prog
 async def forget_states(conn: AsyncConnection, programme_id: int) -> None:
     """Drops all but the judged weeks, as a re-evaluation would for a programme left with no requirements."""
     await conn.execute(sa.delete(completion_states).where(completion_states.c.programme_id == programme_id,
-                                                          completion_states.c.requirement.not_like("%:w%")))
+                                                          completion_states.c.requirement.not_like(f"%{WEEK}%")))
 
 
 _INSERT_STATE = sa.insert(completion_states)
@@ -56,7 +57,7 @@ async def save_states(conn: AsyncConnection, programme_id: int, changes: Mapping
     gone: dict[str, list[int]] = defaultdict(list)
     for person_id, (states, previous) in changes.items():
         for key in previous:
-            if key not in states and ":w" not in key:
+            if key not in states and WEEK not in key:
                 gone[key].append(person_id)
         for key, status in states.items():
             if key not in previous:

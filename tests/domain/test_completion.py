@@ -39,6 +39,7 @@ from checkin.domain.completion import (
     requirements_from_json,
     requirements_to_json,
     share_missed,
+    stored_requirements,
     weekly_percentages,
 )
 from checkin.domain.model import Category
@@ -368,6 +369,11 @@ def test_a_requirement_from_json_takes_defaults_for_missing_optional_fields() ->
 def test_stored_requirements_must_be_a_list() -> None:
     with pytest.raises(InvalidRequirement):
         requirements_from_json({"type": "all_mandatory"})
+
+
+@pytest.mark.parametrize("stored", [None, [], {"type": "all_mandatory"}, [{"type": "min_sessions"}]])
+def test_unreadable_or_missing_stored_requirements_are_read_as_none(stored: object) -> None:
+    assert stored_requirements(stored) == ()
 
 
 # --- crossings ---
